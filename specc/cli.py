@@ -1,0 +1,194 @@
+"""The `specc` command: verbs parse arguments, call the library, print, and exit
+0 (ok), 1 (errors in the spec or a failed run) or 2 (usage or I/O errors).
+
+torch and tensorflow are imported only by the verbs that run a model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from specc.compiler import Result, compile_source
+from specc.diagnostics import render_all
+
+EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad flags, missing files: exit 2 with a one-line message."""
+
+
+def _color(stream: object) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def load(path: str) -> Result:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder; give a .net file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror}") from None
+    return compile_source(text, path)
+
+
+def checked(path: str, *, quiet_warnings: bool = False) -> Result:
+    """Compile a spec and print its diagnostics to stderr."""
+    result = load(path)
+    shown = [d for d in result.diagnostics if d.is_error or not quiet_warnings]
+    if shown:
+        print(render_all(shown, result.source, color=_color(sys.stderr)), file=sys.stderr)
+        print(file=sys.stderr)
+    return result
+
+
+def _error_count(result: Result) -> str:
+    errors = sum(d.is_error for d in result.diagnostics)
+    warnings = len(result.diagnostics) - errors
+    parts = []
+    if errors:
+        parts.append(f"{errors} error" + ("s" if errors != 1 else ""))
+    if warnings:
+        parts.append(f"{warnings} warning" + ("s" if warnings != 1 else ""))
+    return ", ".join(parts)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    status = EXIT_OK
+    for path in args.files:
+        result = checked(path)
+        if result.ok:
+            models = ", ".join(
+                f"{m.name} ({m.trainable + m.non_trainable:,} parameters)"
+                for m in result.spec.models  # type: ignore[union-attr]
+            )
+            extra = f"; {_error_count(result)}" if result.diagnostics else ""
+            print(f"{path}: ok: {models}{extra}")
+        else:
+            print(f"{path}: {_error_count(result)}", file=sys.stderr)
+            status = EXIT_SPEC
+    return status
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from specc.summary import summary_json, summary_table
+
+    result = checked(args.file, quiet_warnings=args.json)
+    if not result.ok:
+        return EXIT_SPEC
+    assert result.spec is not None
+    if args.json:
+        print(json.dumps(summary_json(result.spec), indent=2))
+    else:
+        print("\n\n".join(summary_table(m) for m in result.spec.models))
+    return EXIT_OK
+
+
+def cmd_ir(args: argparse.Namespace) -> int:
+    result = checked(args.file, quiet_warnings=True)
+    if not result.ok:
+        return EXIT_SPEC
+    assert result.spec is not None
+    print(result.spec.model_dump_json(indent=2))
+    return EXIT_OK
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from specc.backends import BackendError, get_backend
+    from specc.files import write_tree
+
+    result = checked(args.file, quiet_warnings=True)
+    if not result.ok:
+        return EXIT_SPEC
+    assert result.spec is not None
+    try:
+        backend = get_backend(args.backend)
+        files = backend.emit(result.spec, result.source.text)
+    except BackendError as err:
+        print(render_all([err.diagnostic], result.source, color=_color(sys.stderr)),
+              file=sys.stderr)
+        return EXIT_SPEC
+    if args.out is None:
+        sys.stdout.write(files["model.py"])
+        return EXIT_OK
+    write_tree(args.out, files)
+    print(f"wrote {', '.join(sorted(files))} to {args.out}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from specc.run import run_spec
+
+    result = checked(args.file, quiet_warnings=True)
+    if not result.ok:
+        return EXIT_SPEC
+    return run_spec(result, args)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="specc",
+        description="Compile .net model specs to checked, equivalent PyTorch and Keras code.",
+    )
+    root.add_argument("--version", action="version", version="specc 0.1.0")
+    verbs = root.add_subparsers(dest="verb", metavar="COMMAND")
+
+    p = verbs.add_parser("check", help="parse and validate specs; print diagnostics")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_check)
+
+    p = verbs.add_parser("summary", help="per layer: output shape, parameters, MACs")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_summary)
+
+    p = verbs.add_parser("ir", help="print the validated IR as JSON")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=cmd_ir)
+
+    p = verbs.add_parser("compile", help="emit standalone PyTorch or Keras code")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--backend", default="torch", help="torch (default) or keras")
+    p.add_argument("-o", "--out", metavar="DIR",
+                   help="write model.py, train.py and data files to DIR (default: print model.py)")
+    p.set_defaults(func=cmd_compile)
+
+    p = verbs.add_parser("run", help="compile, train, evaluate and keep the results")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--backend", default="torch", help="torch (default) or keras")
+    p.add_argument("--epochs", type=int, help="override the spec's epochs")
+    p.add_argument("--batch", type=int, help="override the spec's batch size")
+    p.add_argument("--seed", type=int, help="override the spec's seed")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--out", default="runs", metavar="DIR", help="parent folder of run folders")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not getattr(args, "func", None):
+        parser().print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except UsageError as err:
+        print(f"specc: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("specc: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

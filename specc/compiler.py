@@ -1,0 +1,62 @@
+"""The front end as one call: source text -> validated Spec and diagnostics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from specc.diagnostics import Diagnostic, Diagnostics, SpecError
+from specc.ir import Spec
+from specc.passes.expand import Expander
+from specc.passes.shapes import infer
+from specc.passes.training import build_training
+from specc.source import SourceFile
+from specc.syntax import parse, syntax_diagnostic
+
+
+@dataclass
+class Result:
+    source: SourceFile
+    spec: Spec | None
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return self.spec is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def compile_source(text: str, path: str = "<spec>") -> Result:
+    """Parse, expand, infer shapes and check training. Never raises on bad input."""
+    source = SourceFile(path, text)
+    diags = Diagnostics()
+    try:
+        doc = parse(source)
+    except SpecError as err:
+        diags.add(syntax_diagnostic(err))
+        return Result(source, None, diags.sorted())
+    expander = Expander(doc, diags)
+    nets = {}
+    failed: set[str] = set()
+    for model in doc.models:
+        if model.name in nets or model.name in failed:
+            diags.error("E0421", f"model `{model.name}` is defined twice", model.name_span,
+                        help="rename one of them")
+            continue
+        raw = expander.expand_model(model)
+        net = infer(raw, diags) if raw is not None else None
+        if net is None:
+            failed.add(model.name)
+        else:
+            nets[model.name] = net
+    if not doc.models:
+        diags.error("E0422", "the spec defines no model", source.span(0, 0),
+                    help="add `model Name { input x: [...] ... }`")
+    training = build_training(doc, nets, failed, diags)
+    if diags.has_errors:
+        return Result(source, None, diags.sorted())
+    spec = Spec(path=path, models=tuple(nets.values()), training=training)
+    return Result(source, spec, diags.sorted())
+
+
+def compile_file(path: str) -> Result:
+    with open(path, encoding="utf-8") as handle:
+        return compile_source(handle.read(), path)

@@ -1,0 +1,284 @@
+"""`train` and `gan` sections -> typed training configs, checked against the models."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from specc import ast
+from specc.catalogue.base import fmt
+from specc.diagnostics import Diagnostics, SpecError, did_you_mean
+from specc.ir import Net
+from specc.passes.binding import _reason, bind_arguments
+from specc.source import Span
+from specc.training import (
+    AUGMENTS,
+    CLASSIFICATION_LOSSES,
+    DATASET_CLASSES,
+    DATASET_SHAPES,
+    DATASETS,
+    LATENTS,
+    OPTIMIZERS,
+    SCHEDULES,
+    EarlyStopping,
+    Gan,
+    Supervised,
+)
+from specc.values import Call, Symbol, describe, evaluate, plain
+
+# key -> table of callable kinds, for settings whose values are calls like `sgd(lr=0.1)`
+_TABLES: dict[str, dict[str, type[BaseModel]]] = {
+    "data": DATASETS, "optimizer": OPTIMIZERS, "g_optimizer": OPTIMIZERS,
+    "d_optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTS, "latent": LATENTS,
+}
+_LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
+_SQUASHING = ("softmax", "sigmoid", "log_softmax")
+
+
+def _call_config(key: str, value: Any, span: Span) -> Any:
+    table = _TABLES[key.removeprefix("g_").removeprefix("d_")] if key in _TABLES else None
+    if table is None:
+        return plain(value)
+    if isinstance(value, list):
+        return [_call_config(key, v, span) for v in value]
+    if isinstance(value, Symbol):
+        value = Call(str(value), (), {}, span, span, (), {})
+    if not isinstance(value, Call):
+        raise SpecError("E0601", f"`{key}` needs a call such as `{next(iter(table))}(...)`, got "
+                        f"{describe(value)}", span, help=f"one of: {', '.join(table)}")
+    if value.name not in table:
+        raise SpecError("E0602", f"unknown {key.replace('_', ' ')} `{value.name}`",
+                        value.name_span, help=did_you_mean(value.name, table, f"{key} kinds"))
+    cls = table[value.name]
+    fields = [f for f in cls.model_fields if f != "kind"]
+    required = {f for f in fields if cls.model_fields[f].is_required()}
+    sig = f"{value.name}(" + ", ".join(
+        f if f in required else f"{f}={cls.model_fields[f].default}" for f in fields) + ")"
+    bound = bind_arguments(
+        value.name, fields, fields, list(zip(value.args, value.arg_spans)),
+        {k: (v, value.kwarg_spans[k]) for k, v in value.kwargs.items()}, value.span, sig,
+        required,
+    )
+    data = {k: plain(v) for k, (v, _) in bound.items()}
+    try:
+        return cls(kind=value.name, **data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        bad, bad_span = bound.get(field, (None, value.span))
+        raise SpecError("E0603", f"invalid `{field}` for `{value.name}`: {_reason(first)}, got "
+                        f"{describe(bad)}", bad_span, help=f"the signature is `{sig}`") from None
+
+
+def _settings(section: ast.SectionDef, allowed: list[str], diags: Diagnostics) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    spans: dict[str, Span] = {}
+    for setting in section.settings:
+        try:
+            if setting.key not in allowed:
+                raise SpecError("E0604", f"`{section.kind}` has no setting `{setting.key}`",
+                                setting.key_span, label="unknown setting",
+                                help=did_you_mean(setting.key, allowed, "settings"))
+            if setting.key in values:
+                raise SpecError("E0605", f"`{setting.key}` is set twice", setting.key_span,
+                                help="remove one of them")
+            value = evaluate(setting.value, {})
+            if setting.key == "early_stopping":
+                value = _early_stopping(value, setting.value.span)
+            values[setting.key] = _call_config(setting.key, value, setting.value.span)
+            spans[setting.key] = setting.value.span
+        except SpecError as err:
+            diags.add(err.diagnostic)
+    values["__spans__"] = spans
+    return values
+
+
+def _early_stopping(value: Any, span: Span) -> Any:
+    if value is False:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {"patience": value}
+    if isinstance(value, Call) and value.name == "early_stopping":
+        return {**dict(zip(("patience", "min_delta"), value.args)), **value.kwargs}
+    raise SpecError("E0606", "`early_stopping` needs a patience in epochs", span,
+                    help="write `early_stopping = 3` or `early_stopping(patience=3)`")
+
+
+def _validated(cls: type[BaseModel], values: dict[str, Any], section: ast.SectionDef,
+               diags: Diagnostics) -> Any:
+    spans: dict[str, Span] = values.pop("__spans__")
+    try:
+        return cls(**values)
+    except ValidationError as err:
+        for error in err.errors():
+            key = str(error["loc"][0]) if error["loc"] else ""
+            span = spans.get(key, section.name_span)
+            if error.get("type") == "missing":
+                diags.error("E0607", f"`{section.kind} {section.name}` needs `{key}`",
+                            section.name_span, help=f"add `{key} = ...`")
+            else:
+                diags.error("E0603", f"invalid `{key}`: {_reason(error)}", span,
+                            help=_allowed_values(cls, key))
+        return None
+
+
+def _allowed_values(cls: type[BaseModel], key: str) -> str:
+    field = cls.model_fields.get(key)
+    if field is None:
+        return ""
+    options = [a for a in _literals(field.annotation)]
+    return ("one of: " + ", ".join(f"`{o}`" for o in options)) if options else ""
+
+
+def _literals(annotation: Any) -> list[str]:
+    out: list[str] = []
+    for arg in get_args(annotation):
+        if isinstance(arg, str):
+            out.append(arg)
+        else:
+            out.extend(_literals(arg))
+    return out
+
+
+def build_training(
+    doc: ast.Document, nets: dict[str, Net], failed_models: set[str], diags: Diagnostics
+) -> Supervised | Gan | None:
+    if not doc.sections:
+        return None
+    for extra in doc.sections[1:]:
+        diags.error("E0608", "a spec has one `train` or `gan` section", extra.span,
+                    help="move other training setups into their own spec files")
+    section = doc.sections[0]
+    known = set(nets) | failed_models
+    if section.kind == "train":
+        allowed = [f for f in Supervised.model_fields if f not in ("kind", "model")]
+        if section.name not in known:
+            diags.error("E0609", f"`train {section.name}`: no model `{section.name}`",
+                        section.name_span, help=did_you_mean(section.name, known, "models"))
+            return None
+        values = _settings(section, allowed, diags)
+        spans = dict(values["__spans__"])
+        config = _validated(Supervised, {**values, "model": section.name}, section, diags)
+        if config is not None and section.name in nets:
+            _check_supervised(config, nets[section.name], spans, section, diags)
+        return config
+    allowed = [f for f in Gan.model_fields if f not in ("kind", "name")] + ["optimizer"]
+    values = _settings(section, allowed, diags)
+    spans = dict(values["__spans__"])
+    for key in ("generator", "discriminator"):
+        if key in values:
+            name = values[key]
+            if not isinstance(name, str) or name not in known:
+                diags.error("E0609", f"`{key}` must name a model, got {describe(name)}",
+                            spans[key], help=did_you_mean(str(name), known, "models"))
+                return None
+    if "optimizer" in values:
+        opt = values.pop("optimizer")
+        values.setdefault("g_optimizer", opt)
+        values.setdefault("d_optimizer", opt)
+        spans.setdefault("g_optimizer", spans["optimizer"])
+        spans.setdefault("d_optimizer", spans["optimizer"])
+    config = _validated(Gan, {**values, "name": section.name}, section, diags)
+    if config is not None and config.generator in nets and config.discriminator in nets:
+        _check_gan(config, nets[config.generator], nets[config.discriminator], spans,
+                   section, diags)
+    return config
+
+
+def _sample_shape(data: Any, net: Net) -> tuple[int, ...] | None:
+    if data.kind == "digits":
+        return (1, data.size, data.size)
+    if data.kind == "synthetic":
+        return net.input_nodes[0].shape
+    return DATASET_SHAPES.get(data.kind)
+
+
+def _classes(data: Any) -> int | None:
+    if data.kind == "synthetic":
+        return data.classes
+    return DATASET_CLASSES.get(data.kind)
+
+
+def _check_data(data: Any, net: Net, span: Span, diags: Diagnostics) -> None:
+    want = net.input_nodes[0].shape
+    have = _sample_shape(data, net)
+    if have is None or want is None or have == want:
+        return
+    fix = f"make the model's input {fmt(have)}"
+    if len(want) == 3 and want[0] == 1 and want[1] == want[2] and data.kind == "digits":
+        fix = f"use `digits(size={want[1]})`"
+    diags.error("E0610", f"`{data.kind}` gives samples {fmt(have)}, but `{net.name}` takes "
+                f"{fmt(want)}", span, label="data shape", help=fix)
+
+
+def _check_supervised(config: Supervised, net: Net, spans: dict[str, Span],
+                      section: ast.SectionDef, diags: Diagnostics) -> None:
+    if len(net.inputs) != 1:
+        diags.error("E0611", f"`train` needs a model with one input; `{net.name}` has "
+                    f"{len(net.inputs)}", section.name_span,
+                    help="train a single-input model")
+        return
+    data_span = spans.get("data", section.name_span)
+    _check_data(config.data, net, data_span, diags)
+    out = net.output_shape
+    loss_span = spans.get("loss", section.name_span)
+    classes = _classes(config.data)
+    if config.loss in CLASSIFICATION_LOSSES or config.loss in ("bce", "bce_with_logits"):
+        if len(out) != 1:
+            diags.error("E0612", f"`{config.loss}` needs a flat output [classes], but "
+                        f"`{net.name}` gives {fmt(out)}", loss_span,
+                        help="end the model with `flatten` and `dense(classes)`")
+            return
+    if config.loss in CLASSIFICATION_LOSSES and classes is not None and out[0] != classes:
+        diags.error("E0613", f"`{net.name}` gives {out[0]} scores, but `{config.data.kind}` has "
+                    f"{classes} classes", loss_span, label="class count",
+                    help=f"end the model with `dense({classes})`")
+    if config.loss in ("bce", "bce_with_logits"):
+        if out[0] != 1:
+            diags.error("E0614", f"`{config.loss}` needs one output per sample, got {fmt(out)}",
+                        loss_span, help="end the model with `dense(1)`")
+        elif classes is not None and classes != 2:
+            diags.error("E0615", f"`{config.loss}` is for two classes; `{config.data.kind}` has "
+                        f"{classes}", loss_span, help="use `cross_entropy`")
+    if config.loss not in CLASSIFICATION_LOSSES + ("bce", "bce_with_logits") and \
+            config.data.kind in DATASET_CLASSES:
+        diags.error("E0616", f"`{config.loss}` needs regression targets, but "
+                    f"`{config.data.kind}` gives class labels", loss_span,
+                    help="use `cross_entropy`, or `npz(...)` with real-valued targets")
+    last = net.node(net.output).kind
+    if config.loss in _LOGIT_LOSSES and last in _SQUASHING:
+        diags.warning("W0601", f"the model ends in `{last}`, but `{config.loss}` expects raw "
+                      "scores (logits)", net.node(net.output).span, label="applied twice",
+                      help=f"remove `{last}`; the loss applies it")
+    if config.loss == "nll" and last != "log_softmax":
+        diags.warning("W0602", "`nll` expects log-probabilities, but the model does not end "
+                      "in `log_softmax`", loss_span, help="use `cross_entropy` on raw scores")
+    for key in ("l1", "l2"):
+        if getattr(config, key) and any(getattr(n.op, key, 0.0) for n in net.layers):
+            diags.warning("W0603", f"`{key}` is set for training and on layers; both apply",
+                          spans.get(key), help="keep one of them")
+
+
+def _check_gan(config: Gan, gen: Net, disc: Net, spans: dict[str, Span],
+               section: ast.SectionDef, diags: Diagnostics) -> None:
+    latent_span = spans.get("latent", section.name_span)
+    g_in = gen.input_nodes[0].shape
+    if len(gen.inputs) != 1 or g_in != (config.latent.dim,):
+        diags.error("E0620", f"`latent` gives vectors [{config.latent.dim}], but `{gen.name}` "
+                    f"takes {fmt(g_in or ())}", latent_span,
+                    help=f"use `{config.latent.kind}({(g_in or (0,))[0]})`")
+    d_in = disc.input_nodes[0].shape
+    if gen.output_shape != d_in:
+        diags.error("E0621", f"`{gen.name}` makes {fmt(gen.output_shape)}, but `{disc.name}` "
+                    f"takes {fmt(d_in or ())}", spans.get("generator", section.name_span),
+                    help="make the generator's output shape the discriminator's input shape")
+    if disc.output_shape != (1,):
+        diags.error("E0622", f"`{disc.name}` must give one score per sample, got "
+                    f"{fmt(disc.output_shape)}", spans.get("discriminator", section.name_span),
+                    help="end the discriminator with `dense(1)`")
+    _check_data(config.data, disc, spans.get("data", section.name_span), diags)
+    last = disc.node(disc.output).kind
+    if last in _SQUASHING:
+        diags.warning("W0601", f"the discriminator ends in `{last}`, but GAN losses expect raw "
+                      "scores", disc.node(disc.output).span, help=f"remove `{last}`")

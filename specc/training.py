@@ -1,0 +1,233 @@
+"""Training configuration: optimizers, schedules, losses, data sets, supervised and GAN runs.
+
+Every argument has one default, defined here and documented in docs/language.md."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegFloat = Annotated[float, Field(ge=0.0)]
+Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ----- optimizers (PyTorch's formulas; the Keras backend matches them) -----------------------
+class Sgd(_Config):
+    kind: Literal["sgd"] = "sgd"
+    lr: PositiveFloat = 0.01
+    momentum: Beta = 0.0
+    nesterov: bool = False
+    weight_decay: NonNegFloat = 0.0
+
+
+class Adam(_Config):
+    kind: Literal["adam"] = "adam"
+    lr: PositiveFloat = 1e-3
+    beta1: Beta = 0.9
+    beta2: Beta = 0.999
+    eps: PositiveFloat = 1e-8
+    weight_decay: NonNegFloat = 0.0
+
+
+class AdamW(_Config):
+    kind: Literal["adamw"] = "adamw"
+    lr: PositiveFloat = 1e-3
+    beta1: Beta = 0.9
+    beta2: Beta = 0.999
+    eps: PositiveFloat = 1e-8
+    weight_decay: NonNegFloat = 0.01
+
+
+class RmsProp(_Config):
+    kind: Literal["rmsprop"] = "rmsprop"
+    lr: PositiveFloat = 1e-2
+    alpha: Beta = 0.99
+    eps: PositiveFloat = 1e-8
+    momentum: Beta = 0.0
+    weight_decay: NonNegFloat = 0.0
+
+
+class Adagrad(_Config):
+    kind: Literal["adagrad"] = "adagrad"
+    lr: PositiveFloat = 1e-2
+    eps: PositiveFloat = 1e-10
+    weight_decay: NonNegFloat = 0.0
+
+
+Optimizer = Annotated[Sgd | Adam | AdamW | RmsProp | Adagrad, Field(discriminator="kind")]
+OPTIMIZERS = {c.model_fields["kind"].default: c for c in (Sgd, Adam, AdamW, RmsProp, Adagrad)}
+
+
+# ----- learning-rate schedules, stepped once per epoch ---------------------------------------
+class StepSchedule(_Config):
+    """lr * gamma ** (epoch // every)"""
+
+    kind: Literal["step"] = "step"
+    every: PositiveInt = 10
+    gamma: PositiveFloat = 0.1
+
+
+class CosineSchedule(_Config):
+    """Cosine from lr to min_lr over all epochs."""
+
+    kind: Literal["cosine"] = "cosine"
+    min_lr: NonNegFloat = 0.0
+
+
+class ExponentialSchedule(_Config):
+    """lr * gamma ** epoch"""
+
+    kind: Literal["exponential"] = "exponential"
+    gamma: PositiveFloat = 0.95
+
+
+class WarmupSchedule(_Config):
+    """Linear warm-up from lr / (epochs + 1) to lr over the first `epochs` epochs."""
+
+    kind: Literal["warmup"] = "warmup"
+    epochs: PositiveInt = 1
+
+
+Schedule = Annotated[
+    StepSchedule | CosineSchedule | ExponentialSchedule | WarmupSchedule,
+    Field(discriminator="kind"),
+]
+SCHEDULES = {
+    c.model_fields["kind"].default: c
+    for c in (StepSchedule, CosineSchedule, ExponentialSchedule, WarmupSchedule)
+}
+
+
+# ----- data sets -------------------------------------------------------------------------------
+class Digits(_Config):
+    """The 8x8 digits that ship with scikit-learn, resized to size x size."""
+
+    kind: Literal["digits"] = "digits"
+    size: Annotated[int, Field(strict=True, ge=8, le=256)] = 8
+
+
+class Mnist(_Config):
+    kind: Literal["mnist"] = "mnist"
+    path: str
+
+
+class Cifar10(_Config):
+    kind: Literal["cifar10"] = "cifar10"
+    path: str
+
+
+class Npz(_Config):
+    """Arrays x_train, y_train, x_test, y_test in one .npz file."""
+
+    kind: Literal["npz"] = "npz"
+    path: str
+
+
+class Synthetic(_Config):
+    """Random inputs of the model's input shape and random class labels."""
+
+    kind: Literal["synthetic"] = "synthetic"
+    n: PositiveInt = 512
+    classes: PositiveInt = 10
+
+
+DataSet = Annotated[Digits | Mnist | Cifar10 | Npz | Synthetic, Field(discriminator="kind")]
+DATASETS = {c.model_fields["kind"].default: c for c in (Digits, Mnist, Cifar10, Npz, Synthetic)}
+# Sample shape and class count, where known before loading.
+DATASET_SHAPES: dict[str, tuple[int, ...]] = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+DATASET_CLASSES: dict[str, int] = {"digits": 10, "mnist": 10, "cifar10": 10}
+
+
+# ----- augmentation --------------------------------------------------------------------------
+class RandomFlip(_Config):
+    kind: Literal["random_flip"] = "random_flip"
+
+
+class RandomCrop(_Config):
+    kind: Literal["random_crop"] = "random_crop"
+    pad: Annotated[int, Field(strict=True, ge=1)] = 4
+
+
+Augment = Annotated[RandomFlip | RandomCrop, Field(discriminator="kind")]
+AUGMENTS = {c.model_fields["kind"].default: c for c in (RandomFlip, RandomCrop)}
+
+
+# ----- losses ----------------------------------------------------------------------------------
+Loss = Literal["cross_entropy", "nll", "mse", "mae", "bce", "bce_with_logits", "kl_div", "huber"]
+CLASSIFICATION_LOSSES = ("cross_entropy", "nll")
+GanLoss = Literal["bce_with_logits", "hinge", "wgan_gp"]
+Metric = Literal["accuracy"]
+Precision = Literal["fp32", "bf16", "fp16"]
+
+
+class EarlyStopping(_Config):
+    """Stop when the test loss has not improved for `patience` epochs."""
+
+    patience: PositiveInt = 3
+    min_delta: NonNegFloat = 0.0
+
+
+class Supervised(_Config):
+    kind: Literal["supervised"] = "supervised"
+    model: str
+    data: DataSet = Digits()
+    loss: Loss = "cross_entropy"
+    optimizer: Optimizer = Sgd()
+    schedule: Schedule | None = None
+    epochs: PositiveInt = 10
+    batch: PositiveInt = 32
+    metrics: tuple[Metric, ...] = ("accuracy",)
+    seed: Annotated[int, Field(strict=True, ge=0)] = 0
+    augment: tuple[Augment, ...] = ()
+    early_stopping: EarlyStopping | None = None
+    clip_grad: PositiveFloat | None = None
+    l1: NonNegFloat = 0.0
+    l2: NonNegFloat = 0.0
+    precision: Precision = "fp32"
+    compile: bool = False
+    channels_last: bool = False
+
+
+class Normal(_Config):
+    kind: Literal["normal"] = "normal"
+    dim: PositiveInt
+
+
+class Uniform(_Config):
+    """Uniform on [-1, 1]."""
+
+    kind: Literal["uniform"] = "uniform"
+    dim: PositiveInt
+
+
+Latent = Annotated[Normal | Uniform, Field(discriminator="kind")]
+LATENTS = {c.model_fields["kind"].default: c for c in (Normal, Uniform)}
+
+
+class Gan(_Config):
+    kind: Literal["gan"] = "gan"
+    name: str
+    generator: str
+    discriminator: str
+    latent: Latent
+    data: DataSet = Digits(size=28)
+    loss: GanLoss = "bce_with_logits"
+    g_optimizer: Optimizer = Adam(lr=2e-4, beta1=0.5)
+    d_optimizer: Optimizer = Adam(lr=2e-4, beta1=0.5)
+    d_steps: PositiveInt = 1
+    gp_weight: NonNegFloat = 10.0
+    epochs: PositiveInt = 20
+    batch: PositiveInt = 64
+    seed: Annotated[int, Field(strict=True, ge=0)] = 0
+    precision: Precision = "fp32"
+    compile: bool = False
+
+
+Training = Annotated[Supervised | Gan, Field(discriminator="kind")]
