@@ -119,6 +119,9 @@ def did_you_mean(word: str, candidates: Iterable[str], what: str) -> str:
     return f"see docs/language.md for the {what}"
 
 
+_MAX_LINE = 120
+
+
 def render(diagnostic: Diagnostic, source: SourceFile | None, *, color: bool = False) -> str:
     """Render one diagnostic as text: header, source line, underline, help."""
     sev = diagnostic.severity.value
@@ -134,9 +137,17 @@ def render(diagnostic: Diagnostic, source: SourceFile | None, *, color: bool = F
     if span is not None and source is not None:
         text = source.line_text(span.line)
         gutter = " " * len(str(span.line))
+        column = span.column
         end_col = span.end_column if span.end_line == span.line else len(text) + 1
-        width = max(1, end_col - span.column)
-        lead = "".join(c if c == "\t" else " " for c in text[: span.column - 1])
+        if len(text) > _MAX_LINE:  # show a window of a very long line around the span
+            first = max(0, column - 1 - _MAX_LINE // 4)
+            last = min(len(text), first + _MAX_LINE)
+            text = ("..." if first else "") + text[first:last] + ("..." if last < len(text) else "")
+            shift = first - (3 if first else 0)
+            column -= shift
+            end_col = min(end_col - shift, len(text) + 1)
+        width = max(1, end_col - column)
+        lead = "".join(c if c == "\t" else " " for c in text[: column - 1])
         marker = f"{lead}{tint}{'^' * width}{reset}"
         if diagnostic.label:
             marker += f" {tint}{diagnostic.label}{reset}"

@@ -8,7 +8,13 @@ from collections.abc import Iterator
 from functools import cache
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from specc import ast
 from specc.diagnostics import Diagnostic, SpecError
@@ -20,6 +26,15 @@ _CLOSE = {v: k for k, v in _OPEN.items()}
 # After these, a newline never ends a statement: the expression or pipeline goes on.
 _CONTINUES = {"COMMA", "EQUAL", "PLUS", "MINUS", "STAR", "SLASH", "_ARROW", "LBRACE"}
 _CHARS = {"LPAR": "(", "RPAR": ")", "LSQB": "[", "RSQB": "]", "LBRACE": "{", "RBRACE": "}"}
+# Deeper nesting than this is never a real spec; bounding it keeps every later pass (which
+# recurses over expressions) far from Python's recursion limit.
+MAX_NESTING = 64
+
+
+class _TooDeep(Exception):
+    def __init__(self, token: Token) -> None:
+        super().__init__("nested too deeply")
+        self.token = token
 
 
 class _Separators:
@@ -35,8 +50,12 @@ class _Separators:
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         self.unclosed = []
         prev: Token | None = None
+        minus_run = 0
         for tok in stream:
             kind = tok.type
+            minus_run = minus_run + 1 if kind == "MINUS" else 0
+            if len(self.unclosed) > MAX_NESTING or minus_run > MAX_NESTING:
+                raise _TooDeep(tok)
             if kind in ("NL", "SEMI"):
                 if prev is None or prev.type == "_SEP" or prev.type in _CONTINUES:
                     continue
@@ -104,6 +123,8 @@ def _syntax_diagnostic(err: UnexpectedInput, source: SourceFile, post: _Separato
     if isinstance(err, UnexpectedCharacters):
         ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
         span = source.span(err.pos_in_stream, err.pos_in_stream + 1)
+        if not ch.isprintable() or ch.isspace():
+            ch = f"U+{ord(ch):04X}" if ch else "end of file"
         if ch == '"':
             return Diagnostic("E0102", "unterminated string", span, "string starts here",
                               'close the string with `"` on the same line')
@@ -160,7 +181,11 @@ class _Build(Transformer):
     # values
     def int(self, children: list[Token]) -> ast.Literal:
         (tok,) = children
-        return ast.Literal(int(tok.replace("_", "")), self.sp(tok))
+        digits = tok.replace("_", "")
+        if len(digits.lstrip("0")) > 18:  # int() refuses huge literals; nothing needs them
+            raise SpecError("E0204", "number too large", self.sp(tok), label="more than 2^40",
+                            help="layer sizes and counts must be below 2^40")
+        return ast.Literal(int(digits), self.sp(tok))
 
     def float(self, children: list[Token]) -> ast.Literal:
         (tok,) = children
@@ -325,10 +350,25 @@ def parse(source: SourceFile) -> ast.Document:
         tree: Tree = parser.parse(source.text)
     except UnexpectedInput as err:
         raise SpecError("E0100", "syntax error") from _wrap(_syntax_diagnostic(err, source, post))
+    except _TooDeep as err:
+        tok = err.token
+        raise SpecError(
+            "E0106", "the spec is nested too deeply", _span(source, tok),
+            label=f"more than {MAX_NESTING} levels",
+            help="split the expression into smaller parts",
+        ) from None
     except RecursionError as err:
-        raise SpecError("E0106", "the spec is nested too deeply",
-                        source.span(0, 0)) from err
-    return _Build(source).transform(tree)
+        raise SpecError("E0106", "the spec is nested too deeply", source.span(0, 0),
+                        help="split the expression into smaller parts") from err
+    try:
+        return _Build(source).transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, SpecError):
+            raise err.orig_exc from None
+        raise
+    except RecursionError as err:
+        raise SpecError("E0106", "the spec is nested too deeply", source.span(0, 0),
+                        help="split the expression into smaller parts") from err
 
 
 class _Wrapped(Exception):

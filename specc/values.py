@@ -121,8 +121,23 @@ def describe(value: Any) -> str:
     if isinstance(value, Call):
         return f"the call `{value.name}(...)`"
     if isinstance(value, list):
-        return "the list [" + ", ".join(describe(v).strip("`") for v in value) + "]"
+        return f"the list `{spelled(value)}`"
     return f"`{value}`"
+
+
+def spelled(value: Any) -> str:
+    """A value spelled as it would be written in a spec."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Symbol):
+        return str(value)
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, Call):
+        return f"{value.name}(...)"
+    if isinstance(value, list):
+        return "[" + ", ".join(spelled(v) for v in value) + "]"
+    return str(value)
 
 
 def plain(value: Any) -> Any:

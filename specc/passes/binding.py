@@ -148,12 +148,17 @@ def _reason(error: dict[str, Any]) -> str:
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", "`")
         return f"must be one of {expected}"
+    if kind == "too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
     if kind in ("too_short", "too_long"):
         return "has the wrong number of items"
     if kind in ("tuple_type", "list_type"):
         return "must be a list"
     if kind == "value_error":
         return str(error.get("msg", "")).removeprefix("Value error, ")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tags = str(ctx.get("expected_tags", "")).replace("'", "`")
+        return f"must be one of {tags}" if tags else "must be a layer call"
     if kind == "model_attributes_type" or kind == "model_type":
         return "must be a layer call"
     return str(error.get("msg", "is invalid")).lower()

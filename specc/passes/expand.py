@@ -69,6 +69,13 @@ class Expander:
                                   block.name_span, help="choose another name for the block")
             else:
                 self.blocks[block.name] = block
+            seen: set[str] = set()
+            for param in block.params:
+                if param.name in seen:
+                    diagnostics.error("E0401", f"parameter `{param.name}` of block "
+                                      f"`{block.name}` is defined twice", param.span,
+                                      help="rename one of them")
+                seen.add(param.name)
         self.nodes: list[Node] = []
         self.stack: list[str] = []
 

@@ -41,6 +41,9 @@ def _call_config(key: str, value: Any, span: Span) -> Any:
     if table is None:
         return plain(value)
     if isinstance(value, list):
+        if key != "augment":
+            raise SpecError("E0601", f"`{key}` takes one value, got {describe(value)}", span,
+                            help=f"write one of: {', '.join(table)}")
         return [_call_config(key, v, span) for v in value]
     if isinstance(value, Symbol):
         value = Call(str(value), (), {}, span, span, (), {})
@@ -100,6 +103,10 @@ def _early_stopping(value: Any, span: Span) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return {"patience": value}
     if isinstance(value, Call) and value.name == "early_stopping":
+        if len(value.args) > 2:
+            raise SpecError("E0606", "`early_stopping` takes at most 2 positional arguments, "
+                            f"got {len(value.args)}", value.arg_spans[2],
+                            help="the signature is `early_stopping(patience=3, min_delta=0.0)`")
         return {**dict(zip(("patience", "min_delta"), value.args)), **value.kwargs}
     raise SpecError("E0606", "`early_stopping` needs a patience in epochs", span,
                     help="write `early_stopping = 3` or `early_stopping(patience=3)`")
@@ -118,9 +125,44 @@ def _validated(cls: type[BaseModel], values: dict[str, Any], section: ast.Sectio
                 diags.error("E0607", f"`{section.kind} {section.name}` needs `{key}`",
                             section.name_span, help=f"add `{key} = ...`")
             else:
-                diags.error("E0603", f"invalid `{key}`: {_reason(error)}", span,
-                            help=_allowed_values(cls, key))
+                reason = _reason(error)
+                if _is_list_field(cls, key) and error.get("type") in (
+                    "tuple_type", "model_type", "model_attributes_type", "literal_error",
+                    "union_tag_invalid",
+                ):
+                    reason = "must be a list"
+                diags.error("E0603", f"invalid `{key}`: {reason}", span,
+                            help=_setting_help(cls, key))
         return None
+
+
+def _is_list_field(cls: type[BaseModel], key: str) -> bool:
+    field = cls.model_fields.get(key)
+    return field is not None and "tuple[" in str(field.annotation)
+
+
+def _setting_help(cls: type[BaseModel], key: str) -> str:
+    """A fix for a bad setting: its allowed values, or its type and default."""
+    allowed = _allowed_values(cls, key)
+    field = cls.model_fields.get(key)
+    if _is_list_field(cls, key):
+        example = {"metrics": "[accuracy]", "augment": "[random_flip, random_crop(4)]"}
+        return f"write a list, e.g. `{key} = {example.get(key, '[...]')}`"
+    if allowed:
+        return allowed
+    if field is None:
+        return "see docs/language.md for the settings"
+    default = field.default
+    if isinstance(default, bool):
+        return f"write `true` or `false` (the default is `{str(default).lower()}`)"
+    if isinstance(default, int) and default > 0:
+        return f"write a positive integer (the default is {default})"
+    if isinstance(default, int):
+        return f"write a non-negative integer (the default is {default})"
+    if isinstance(default, float) or default is None:
+        return "write a positive number" if "gt=0" in repr(field.metadata) else \
+            "write a number"
+    return "see docs/language.md for the settings"
 
 
 def _allowed_values(cls: type[BaseModel], key: str) -> str:
@@ -231,7 +273,8 @@ def _check_supervised(config: Supervised, net: Net, spans: dict[str, Span],
                         help="end the model with `flatten` and `dense(classes)`")
             return
     if config.loss in CLASSIFICATION_LOSSES and classes is not None and out[0] != classes:
-        diags.error("E0613", f"`{net.name}` gives {out[0]} scores, but `{config.data.kind}` has "
+        scores = f"{out[0]} score" + ("s" if out[0] != 1 else "")
+        diags.error("E0613", f"`{net.name}` gives {scores}, but `{config.data.kind}` has "
                     f"{classes} classes", loss_span, label="class count",
                     help=f"end the model with `dense({classes})`")
     if config.loss in ("bce", "bce_with_logits"):
