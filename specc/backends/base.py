@@ -1,0 +1,66 @@
+"""What every backend shares: the error type, the registry contract, and the planning of
+readable variable names for a network's forward pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from specc.backends.naming import PythonIdentifier, identifier
+from specc.diagnostics import Diagnostic
+from specc.ir import Net, Node, Spec
+from specc.source import Span
+
+
+class BackendError(Exception):
+    """The spec is valid, but this backend cannot express part of it faithfully."""
+
+    def __init__(self, message: str, span: Span | None = None, help: str = "") -> None:
+        super().__init__(message)
+        self.diagnostic = Diagnostic("E0701", message, span, "", help)
+
+
+class Backend:
+    """A backend turns a validated Spec into source files (name -> text)."""
+
+    name: str = ""
+    #: shown in diagnostics: "the Keras backend"
+    title: str = ""
+
+    def emit(self, spec: Spec, source_text: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def unsupported(self, node: Node, what: str, help: str = "") -> BackendError:
+        return BackendError(f"{self.title} cannot express {what} (layer `{node.name}`)",
+                            node.span, help)
+
+
+@dataclass(frozen=True)
+class Variables:
+    """The forward pass's variable for each node's output."""
+
+    names: dict[str, PythonIdentifier]
+
+    def of(self, node_name: str) -> PythonIdentifier:
+        return self.names[node_name]
+
+
+def plan_variables(net: Net, chain_name: str = "x",
+                   reserved: frozenset[str] = frozenset()) -> Variables:
+    """A value that only the very next node reads lives in `chain_name`, so a plain stack
+    of layers reads `x = layer(x)`; any other value gets its node's name."""
+    consumers = net.consumers()
+    order = {n.name: i for i, n in enumerate(net.nodes)}
+    names: dict[str, PythonIdentifier] = {}
+    for node in net.nodes:
+        users = consumers[node.name]
+        chained = (
+            node.kind != "input"
+            and node.name != net.output
+            and len(users) == 1
+            and order[users[0]] == order[node.name] + 1
+            and net.node(users[0]).inputs.count(node.name) == 1
+        )
+        names[node.name] = (
+            PythonIdentifier(chain_name) if chained else identifier(node.name, reserved)
+        )
+    return Variables(names)

@@ -1,0 +1,130 @@
+"""`specc run`: compile, prepare the data, and train the emitted code in a run folder.
+
+The emitted train.py runs as its own process, exactly as a user would run it: what specc
+runs is what it ships. A run folder holds the spec, the emitted code, data.npz, run.json,
+metrics.jsonl, checkpoints, weights.safetensors and summary.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from specc.backends import BackendError, get_backend
+from specc.compiler import Result
+from specc.diagnostics import render_all
+from specc.files import write_atomic, write_tree
+from specc.training import Gan, Supervised
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"specc: error: {message}", file=sys.stderr)
+    return code
+
+
+def _new_run_dir(parent: Path, model: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(1000):
+        candidate = parent / (f"{model}-{stamp}" + (f"-{k}" if k else ""))
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+    raise OSError(f"cannot create a run folder in {parent}")
+
+
+def run_spec(result: Result, args: argparse.Namespace) -> int:
+    spec = result.spec
+    assert spec is not None
+    if spec.training is None:
+        return _fail(f"{spec.path} has no `train` or `gan` section; add one to run it")
+    if args.resume:
+        return _resume(Path(args.resume), args)
+    try:
+        backend = get_backend(args.backend)
+        files = backend.emit(spec, result.source.text)
+    except BackendError as err:
+        print(render_all([err.diagnostic], result.source), file=sys.stderr)
+        return EXIT_FAILED
+    arrays = _prepare_data(spec)
+    if isinstance(arrays, int):
+        return arrays
+    from specc import datasets
+
+    config = spec.training
+    name = config.model if isinstance(config, Supervised) else config.name
+    try:
+        run_dir = _new_run_dir(Path(args.out), name)
+    except OSError as err:
+        return _fail(f"cannot create a run folder under {args.out}: {err}", EXIT_USAGE)
+    write_tree(run_dir, {**files, "spec.net": result.source.text})
+    datasets.save_npz(arrays, run_dir / "data.npz")
+    meta = {
+        "spec": spec.path, "backend": args.backend, "model": name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    write_atomic(run_dir / "run.json", json.dumps(meta, indent=2) + "\n")
+    print(f"run folder: {run_dir}", flush=True)
+    return _train(run_dir, args, resume=False)
+
+
+def _prepare_data(spec: object):  # -> datasets.Arrays | int
+    from specc import datasets
+
+    config = spec.training  # type: ignore[attr-defined]
+    if isinstance(config, Supervised):
+        net = spec.model(config.model)  # type: ignore[attr-defined]
+        loss = config.loss
+    else:
+        assert isinstance(config, Gan)
+        net = spec.model(config.discriminator)  # type: ignore[attr-defined]
+        loss = "gan"
+    node = net.input_nodes[0]
+    try:
+        arrays = datasets.load(config.data, node.shape, node.op.dtype, seed=config.seed)
+        if loss != "gan":
+            datasets.check_against_model(arrays, node.shape, net.output_shape, loss)
+    except datasets.DataError as err:
+        return _fail(str(err))
+    return arrays
+
+
+def _resume(run_dir: Path, args: argparse.Namespace) -> int:
+    if not (run_dir / "train.py").is_file():
+        return _fail(f"{run_dir} is not a run folder (no train.py)", EXIT_USAGE)
+    if not any(run_dir.glob("checkpoint*")):
+        return _fail(f"{run_dir} has no checkpoint to resume from; start a new run", EXIT_USAGE)
+    return _train(run_dir, args, resume=True)
+
+
+def _train(run_dir: Path, args: argparse.Namespace, *, resume: bool) -> int:
+    command = [sys.executable, "train.py", "--data", "data.npz", "--out", "."]
+    for flag in ("epochs", "batch", "seed"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            command += [f"--{flag}", str(value)]
+    command += ["--device", args.device]
+    if resume:
+        command.append("--resume")
+    if getattr(args, "quiet", False):
+        command.append("--quiet")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        code = subprocess.call(command, cwd=run_dir, env=env)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with: specc run --resume {run_dir}", file=sys.stderr)
+        return 130
+    if code != 0:
+        return _fail(f"training failed (exit {code}); the run folder is {run_dir}")
+    summary = run_dir / "summary.json"
+    if summary.exists():
+        print(f"results: {summary}")
+    return EXIT_OK
