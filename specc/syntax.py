@@ -125,6 +125,14 @@ def _syntax_diagnostic(err: UnexpectedInput, source: SourceFile, post: _Separato
         span = source.span(err.pos_in_stream, err.pos_in_stream + 1)
         if not ch.isprintable() or ch.isspace():
             ch = f"U+{ord(ch):04X}" if ch else "end of file"
+        inner = [t for t in post.unclosed if t.type != "LBRACE"]
+        if ch == ">" and text[err.pos_in_stream - 1 : err.pos_in_stream] == "-" and inner:
+            # `->` where only an expression fits: an argument list was left open.
+            opener = inner[-1]
+            close = _CHARS[_OPEN[opener.type]]
+            return Diagnostic("E0103", f"`{opener.value}` is never closed",
+                              source.span(opener.start_pos, opener.end_pos), "opened here",
+                              f"add `{close}` before `->`")
         if ch == '"':
             return Diagnostic("E0102", "unterminated string", span, "string starts here",
                               'close the string with `"` on the same line')
