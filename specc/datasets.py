@@ -1,0 +1,619 @@
+"""Data-set loaders for training runs: numpy arrays in the language's layout.
+
+Images come out channels-first, [N, C, H, W] float32; token inputs int64; class labels int64.
+Everything here is local: nothing is downloaded, nothing is cached on disk. scikit-learn is
+imported only when the `digits` data set is loaded, so importing this module stays cheap."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import math
+import os
+import pickle
+import struct
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from specc.training import DataSet
+
+__all__ = [
+    "CIFAR10_MEAN",
+    "CIFAR10_STD",
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "Arrays",
+    "DataError",
+    "check_against_model",
+    "load",
+    "load_npz",
+    "resize_bilinear",
+    "save_npz",
+]
+
+PathLike = str | os.PathLike[str]
+
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+
+TEST_FRACTION = 0.2
+SPLIT_SEED = 0  # digits' split never depends on the training seed
+TOKEN_IDS = 100  # synthetic token inputs are ids in [0, TOKEN_IDS)
+
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
+CIFAR10_SUBFOLDER = "cifar-10-batches-py"
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+BCE_LOSSES = ("bce", "bce_with_logits")
+CLASSIFICATION_LOSSES = ("cross_entropy", "nll")
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """Train and test splits. x: [N, *sample_shape]; y: [N] class labels or [N, ...] targets."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int | None  # number of classes for class labels, else None
+
+
+class DataError(Exception):
+    """A data set is missing, malformed, or does not fit the model. The message says what is
+    wrong, where (file or folder), and how to fix it."""
+
+
+# ----- entry point -----------------------------------------------------------------------------
+def load(
+    config: DataSet | Any,
+    input_shape: tuple[int, ...],
+    input_dtype: str = "float",
+    seed: int = 0,
+) -> Arrays:
+    """Load the data set `config` (one of specc.training's Digits, Mnist, Cifar10, Npz,
+    Synthetic) for a model taking samples of `input_shape` with `input_dtype` ("float" or
+    "int"). `seed` only affects `synthetic`; every other split is fixed."""
+    if input_dtype not in ("float", "int"):
+        raise ValueError(f"input_dtype must be 'float' or 'int', got {input_dtype!r}")
+    kind = getattr(config, "kind", None)
+    if kind in ("digits", "mnist", "cifar10") and input_dtype == "int":
+        raise DataError(
+            f"`{kind}` gives float images, but the model takes integer token ids; "
+            "use `npz(...)` or `synthetic(...)` with integer inputs, or give the model a "
+            "float input"
+        )
+    if kind == "digits":
+        return load_digits(config.size)
+    if kind == "mnist":
+        return load_mnist(config.path)
+    if kind == "cifar10":
+        return load_cifar10(config.path)
+    if kind == "npz":
+        return _as_input_dtype(load_npz(config.path), input_dtype, str(config.path))
+    if kind == "synthetic":
+        return synthetic(config.n, config.classes, tuple(input_shape), input_dtype, seed)
+    raise DataError(
+        f"unknown data set kind {kind!r}; use one of digits, mnist, cifar10, npz, synthetic"
+    )
+
+
+# ----- digits ----------------------------------------------------------------------------------
+def load_digits(size: int = 8) -> Arrays:
+    """scikit-learn's 8x8 digits (bundled, no download), resized to size x size, normalised
+    with the train split's mean and std, stratified 80/20 split fixed by SPLIT_SEED."""
+    from sklearn.datasets import load_digits as sk_load_digits  # lazy: slow to import
+
+    bunch = sk_load_digits()
+    images = np.asarray(bunch.images, dtype=np.float64) / 16.0  # [N, 8, 8] in [0, 1]
+    labels = np.asarray(bunch.target, dtype=np.int64)
+    if size != images.shape[-1]:
+        images = resize_bilinear(images, (size, size))
+    train, test = stratified_split(labels, TEST_FRACTION, np.random.default_rng(SPLIT_SEED))
+    x_train, x_test = images[train], images[test]
+    mean, std = float(x_train.mean()), float(x_train.std())
+    x_train = ((x_train - mean) / std).astype(np.float32)[:, None]
+    x_test = ((x_test - mean) / std).astype(np.float32)[:, None]
+    return Arrays(x_train, labels[train], x_test, labels[test], classes=10)
+
+
+def stratified_split(
+    labels: np.ndarray, test_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, test) with ceil(test_fraction * N) test samples, spread over classes in
+    proportion to their sizes (largest remainder, ties to the lower class), each class
+    permuted by `rng` in class order. Both index arrays are shuffled by `rng` afterwards."""
+    classes, counts = np.unique(labels, return_counts=True)
+    n_test = math.ceil(test_fraction * len(labels))
+    quotas = counts * (n_test / len(labels))
+    per_class = np.floor(quotas).astype(np.int64)
+    # stable sort: equal remainders keep class order
+    order = np.argsort(-(quotas - per_class), kind="stable")
+    per_class[order[: n_test - int(per_class.sum())]] += 1
+    train_parts, test_parts = [], []
+    for cls, k in zip(classes, per_class, strict=True):
+        idx = rng.permutation(np.flatnonzero(labels == cls))
+        test_parts.append(idx[:k])
+        train_parts.append(idx[k:])
+    train = rng.permutation(np.concatenate(train_parts))
+    test = rng.permutation(np.concatenate(test_parts))
+    return train, test
+
+
+def resize_bilinear(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of the last two axes to `size` (height, width), align_corners=False
+    (the convention of torch.nn.functional.interpolate, without antialiasing): output pixel i
+    samples input coordinate (i + 0.5) * in / out - 0.5, clamped to the image."""
+    in_h, in_w = images.shape[-2:]
+    rows = _interpolation_matrix(in_h, size[0])  # [out_h, in_h]
+    cols = _interpolation_matrix(in_w, size[1])  # [out_w, in_w]
+    out = np.einsum("oh,...hw,pw->...op", rows, images.astype(np.float64), cols)
+    return out.astype(images.dtype if np.issubdtype(images.dtype, np.floating) else np.float64)
+
+
+def _interpolation_matrix(n_in: int, n_out: int) -> np.ndarray:
+    src = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
+    src = np.clip(src, 0.0, n_in - 1)
+    lo = np.floor(src).astype(np.int64)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = src - lo
+    weights = np.zeros((n_out, n_in), dtype=np.float64)
+    rows = np.arange(n_out)
+    np.add.at(weights, (rows, lo), 1.0 - frac)
+    np.add.at(weights, (rows, hi), frac)
+    return weights
+
+
+# ----- MNIST -----------------------------------------------------------------------------------
+_IDX_DTYPES: dict[int, np.dtype[Any]] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+def load_mnist(path: PathLike) -> Arrays:
+    """The four standard IDX files (each optionally gzipped) in the folder `path`."""
+    folder = Path(path).expanduser()
+    fix = (
+        "download MNIST's four IDX files (train-images-idx3-ubyte.gz etc.) into that folder, "
+        "or point `mnist(path=...)` at the folder that holds them"
+    )
+    if not folder.is_dir():
+        looked = ", ".join(f"{n}[.gz]" for n in MNIST_FILES)
+        raise DataError(f"MNIST folder {str(folder)!r} does not exist (looked for {looked}); {fix}")
+    found: dict[str, Path] = {}
+    missing: list[str] = []
+    for name in MNIST_FILES:
+        plain, packed = folder / name, folder / f"{name}.gz"
+        if plain.is_file():
+            found[name] = plain
+        elif packed.is_file():
+            found[name] = packed
+        else:
+            missing.append(f"{plain} or {packed}")
+    if missing:
+        raise DataError(f"MNIST files missing in {str(folder)!r}: {'; '.join(missing)}; {fix}")
+    x_train = _read_idx(found["train-images-idx3-ubyte"], ndim=3)
+    y_train = _read_idx(found["train-labels-idx1-ubyte"], ndim=1)
+    x_test = _read_idx(found["t10k-images-idx3-ubyte"], ndim=3)
+    y_test = _read_idx(found["t10k-labels-idx1-ubyte"], ndim=1)
+    for images, labels, split in ((x_train, y_train, "train"), (x_test, y_test, "t10k")):
+        if len(images) != len(labels):
+            raise DataError(
+                f"MNIST {split} images and labels differ in count ({len(images)} vs "
+                f"{len(labels)}) in {str(folder)!r}; the files do not belong together, "
+                "download them again"
+            )
+        if labels.size and (labels.min() < 0 or labels.max() > 9):
+            raise DataError(
+                f"MNIST {split} labels in {str(folder)!r} fall outside 0..9 "
+                f"(found {labels.min()}..{labels.max()}); the labels file is corrupt"
+            )
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise DataError(
+            f"MNIST train images are {x_train.shape[1]}x{x_train.shape[2]} but test images are "
+            f"{x_test.shape[1]}x{x_test.shape[2]} in {str(folder)!r}; the files do not belong "
+            "together"
+        )
+    return Arrays(
+        _normalise_mnist(x_train),
+        y_train.astype(np.int64),
+        _normalise_mnist(x_test),
+        y_test.astype(np.int64),
+        classes=10,
+    )
+
+
+def _normalise_mnist(images: np.ndarray) -> np.ndarray:
+    x = images.astype(np.float32)[:, None] / np.float32(255.0)
+    return (x - np.float32(MNIST_MEAN)) / np.float32(MNIST_STD)
+
+
+def _read_idx(file: Path, ndim: int) -> np.ndarray:
+    """Parse one IDX file: magic (two zero bytes, type code, number of dimensions), big-endian
+    uint32 dimensions, then the data."""
+    try:
+        if file.suffix == ".gz":
+            with gzip.open(file, "rb") as f:
+                data = f.read()
+        else:
+            data = file.read_bytes()
+    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
+        raise DataError(f"cannot read {str(file)!r}: {e}; download the file again") from e
+    if len(data) < 4:
+        raise DataError(
+            f"{str(file)!r} is not an IDX file: {len(data)} bytes, too short for a header; "
+            "download the file again"
+        )
+    zero, code, dims = struct.unpack(">HBB", data[:4])
+    if zero != 0 or code not in _IDX_DTYPES:
+        raise DataError(
+            f"{str(file)!r} is not an IDX file (bad magic number {data[:4].hex()}); if it is "
+            "gzipped, name it *.gz; otherwise download it again"
+        )
+    if dims != ndim:
+        raise DataError(
+            f"{str(file)!r} has {dims} dimension(s), expected {ndim}; is it the right file "
+            "(images are idx3, labels idx1)?"
+        )
+    header = 4 + 4 * dims
+    if len(data) < header:
+        raise DataError(f"{str(file)!r} is truncated inside its header; download it again")
+    shape = struct.unpack(f">{dims}I", data[4:header])
+    dtype = _IDX_DTYPES[code]
+    expected = header + math.prod(shape) * dtype.itemsize
+    if len(data) != expected:
+        raise DataError(
+            f"{str(file)!r} has {len(data)} bytes, but its header {list(shape)} calls for "
+            f"{expected}; the file is truncated or corrupt, download it again"
+        )
+    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+
+
+# ----- CIFAR-10 --------------------------------------------------------------------------------
+def load_cifar10(path: PathLike) -> Arrays:
+    """The python-pickle batches data_batch_1..5 and test_batch, in `path` or in
+    `path`/cifar-10-batches-py."""
+    folder = Path(path).expanduser()
+    fix = (
+        "download and unpack cifar-10-python.tar.gz, and point `cifar10(path=...)` at the "
+        "folder holding the batches (or at its parent)"
+    )
+    candidates = [folder, folder / CIFAR10_SUBFOLDER]
+    chosen = next(
+        (d for d in candidates if d.is_dir() and any((d / n).is_file() for n in CIFAR10_FILES)),
+        None,
+    )
+    if chosen is None:
+        looked = ", ".join(str(d / n) for d in candidates for n in CIFAR10_FILES)
+        state = "does not exist" if not folder.is_dir() else "holds no CIFAR-10 batches"
+        raise DataError(f"CIFAR-10 folder {str(folder)!r} {state} (looked for {looked}); {fix}")
+    missing = [str(chosen / n) for n in CIFAR10_FILES if not (chosen / n).is_file()]
+    if missing:
+        raise DataError(f"CIFAR-10 files missing: {', '.join(missing)}; {fix}")
+    train = [_read_cifar_batch(chosen / n) for n in CIFAR10_FILES[:-1]]
+    x_test, y_test = _read_cifar_batch(chosen / CIFAR10_FILES[-1])
+    x_train = np.concatenate([x for x, _ in train])
+    y_train = np.concatenate([y for _, y in train])
+    return Arrays(_normalise_cifar(x_train), y_train, _normalise_cifar(x_test), y_test, classes=10)
+
+
+def _normalise_cifar(data: np.ndarray) -> np.ndarray:
+    x = data.reshape(-1, 3, 32, 32).astype(np.float32) / np.float32(255.0)
+    mean = np.asarray(CIFAR10_MEAN, dtype=np.float32)[:, None, None]
+    std = np.asarray(CIFAR10_STD, dtype=np.float32)[:, None, None]
+    return (x - mean) / std
+
+
+def _read_cifar_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
+    # These files are Python pickles: unpickling runs code chosen by whoever wrote them, so
+    # only load CIFAR-10 batches from a trusted source (the official archive).
+    try:
+        with file.open("rb") as f:
+            batch = pickle.load(f, encoding="bytes")
+    except Exception as e:  # UnpicklingError, EOFError, ValueError, ... all mean corrupt
+        raise DataError(
+            f"cannot unpickle CIFAR-10 batch {str(file)!r} ({type(e).__name__}: {e}); "
+            "download and unpack cifar-10-python.tar.gz again"
+        ) from e
+    if not isinstance(batch, dict):
+        raise DataError(
+            f"{str(file)!r} is not a CIFAR-10 batch (a pickled dict); use the python version "
+            "of CIFAR-10 (cifar-10-python.tar.gz)"
+        )
+    data = batch.get(b"data", batch.get("data"))
+    labels = batch.get(b"labels", batch.get("labels"))
+    if data is None or labels is None:
+        raise DataError(
+            f"{str(file)!r} lacks the 'data' and 'labels' entries of a CIFAR-10 batch; use the "
+            "python version of CIFAR-10 (cifar-10-python.tar.gz)"
+        )
+    data = np.asarray(data)
+    labels = np.asarray(labels, dtype=np.int64)
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or data.dtype != np.uint8:
+        raise DataError(
+            f"{str(file)!r}: 'data' is {data.dtype}{list(data.shape)}, expected uint8[N, 3072]; "
+            "the batch is corrupt, download it again"
+        )
+    if labels.shape != (len(data),):
+        raise DataError(
+            f"{str(file)!r}: {len(data)} images but labels of shape {list(labels.shape)}; "
+            "the batch is corrupt, download it again"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise DataError(
+            f"{str(file)!r}: labels outside 0..9 (found {labels.min()}..{labels.max()}); "
+            "the batch is corrupt, download it again"
+        )
+    return data, labels
+
+
+# ----- npz -------------------------------------------------------------------------------------
+def load_npz(path: PathLike) -> Arrays:
+    """x_train, y_train, x_test, y_test (and optionally a 0-d `classes`) from one .npz file.
+    Inputs: integer arrays become int64, the rest float32. Labels: integer arrays become int64
+    (class labels; `classes` defaults to max label + 1), float arrays float32 (targets)."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DataError(
+            f"npz file {str(file)!r} does not exist; write one with numpy.savez(path, "
+            "x_train=..., y_train=..., x_test=..., y_test=...), or fix `npz(path=...)`"
+        )
+    try:
+        with np.load(file, allow_pickle=False) as npz:
+            missing = [k for k in NPZ_KEYS if k not in npz.files]
+            if missing:
+                raise DataError(
+                    f"npz file {str(file)!r} lacks {', '.join(missing)} (it has "
+                    f"{', '.join(npz.files) or 'no arrays'}); save all of "
+                    f"{', '.join(NPZ_KEYS)}"
+                )
+            raw = {k: npz[k] for k in NPZ_KEYS}
+            stored_classes = npz["classes"] if "classes" in npz.files else None
+    except DataError:
+        raise
+    except ValueError as e:
+        # object arrays need pickle, which is refused for safety; a non-zip file lands here too
+        raise DataError(
+            f"cannot read npz file {str(file)!r}: {e}; save plain numeric arrays with "
+            "numpy.savez (object arrays are not loaded)"
+        ) from e
+    except (OSError, EOFError) as e:
+        raise DataError(f"cannot read npz file {str(file)!r}: {e}") from e
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in raw.items():
+        if value.ndim == 0:
+            raise DataError(
+                f"npz file {str(file)!r}: {key} is a scalar; save an array with one row per sample"
+            )
+        if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
+            raise DataError(
+                f"npz file {str(file)!r}: {key} has dtype {value.dtype}; save numeric arrays"
+            )
+        if np.issubdtype(value.dtype, np.complexfloating):
+            raise DataError(f"npz file {str(file)!r}: {key} is complex; save real arrays")
+        is_int = np.issubdtype(value.dtype, np.integer)
+        arrays[key] = value.astype(np.int64 if is_int else np.float32)
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if len(x) != len(y):
+            raise DataError(
+                f"npz file {str(file)!r}: x_{split} has {len(x)} samples but y_{split} has "
+                f"{len(y)}; save one label per sample"
+            )
+    if arrays["y_train"].dtype != arrays["y_test"].dtype:
+        raise DataError(
+            f"npz file {str(file)!r}: y_train is {raw['y_train'].dtype} but y_test is "
+            f"{raw['y_test'].dtype}; save both as integer class labels or both as float targets"
+        )
+    classes: int | None = None
+    if stored_classes is not None:
+        if stored_classes.ndim != 0 or not np.issubdtype(stored_classes.dtype, np.integer):
+            raise DataError(
+                f"npz file {str(file)!r}: `classes` must be a 0-d integer array, got "
+                f"{stored_classes.dtype}{list(stored_classes.shape)}"
+            )
+        classes = int(stored_classes)
+    elif arrays["y_train"].dtype == np.int64:
+        ys = [arrays["y_train"], arrays["y_test"]]
+        classes = max((int(y.max()) + 1 for y in ys if y.size), default=0) or None
+    return Arrays(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], classes)
+
+
+def _as_input_dtype(arrays: Arrays, input_dtype: str, source: str) -> Arrays:
+    def convert(x: np.ndarray, name: str) -> np.ndarray:
+        if input_dtype == "float":
+            return x.astype(np.float32, copy=False)
+        if x.dtype == np.int64:
+            return x
+        if not (np.isfinite(x).all() and (x == np.round(x)).all()):
+            raise DataError(
+                f"{source!r}: the model takes integer token ids, but {name} holds non-integer "
+                "values; save token ids as an integer array"
+            )
+        return x.astype(np.int64)
+
+    return Arrays(
+        convert(arrays.x_train, "x_train"),
+        arrays.y_train,
+        convert(arrays.x_test, "x_test"),
+        arrays.y_test,
+        arrays.classes,
+    )
+
+
+def save_npz(arrays: Arrays, path: PathLike) -> None:
+    """Write `arrays` to `path` atomically (temp file in the same folder, then os.replace), so
+    a reader never sees a half-written file. `classes` is stored as a 0-d array when known."""
+    target = Path(path)
+    payload: dict[str, np.ndarray] = {
+        "x_train": arrays.x_train,
+        "y_train": arrays.y_train,
+        "x_test": arrays.x_test,
+        "y_test": arrays.y_test,
+    }
+    if arrays.classes is not None:
+        payload["classes"] = np.asarray(arrays.classes, dtype=np.int64)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **payload)  # a file object: numpy adds no .npz suffix
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+# ----- synthetic -------------------------------------------------------------------------------
+def synthetic(
+    n: int,
+    classes: int,
+    input_shape: tuple[int, ...],
+    input_dtype: str = "float",
+    seed: int = 0,
+) -> Arrays:
+    """n random samples of input_shape (standard normal float32, or token ids in
+    [0, TOKEN_IDS) int64) with uniform labels in [0, classes); first 80% train, rest test."""
+    if n < 2:
+        raise DataError(f"`synthetic(n={n})` cannot be split into train and test; use n >= 2")
+    rng = np.random.default_rng(seed)
+    shape = (n, *input_shape)
+    if input_dtype == "int":
+        x = rng.integers(0, TOKEN_IDS, size=shape, dtype=np.int64)
+    else:
+        x = rng.standard_normal(size=shape, dtype=np.float32)
+    y = rng.integers(0, classes, size=n, dtype=np.int64)
+    n_test = min(max(math.ceil(TEST_FRACTION * n), 1), n - 1)
+    k = n - n_test
+    return Arrays(x[:k], y[:k], x[k:], y[k:], classes=classes)
+
+
+# ----- checks against the model ----------------------------------------------------------------
+def _fmt(shape: Sequence[int | None]) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def _shape_matches(have: tuple[int, ...], want: Sequence[int | None]) -> bool:
+    return len(have) == len(want) and all(
+        w is None or h == w for h, w in zip(have, want, strict=True)
+    )
+
+
+def check_against_model(
+    arrays: Arrays,
+    input_shape: Sequence[int | None],
+    output_shape: Sequence[int | None],
+    loss: str,
+    source: str = "the data set",
+) -> None:
+    """Raise DataError when `arrays` cannot train a model taking samples `input_shape` and
+    giving `output_shape` under `loss`: empty splits, mismatched counts, wrong sample shape,
+    NaN/inf values, class labels outside [0, output classes) for cross_entropy/nll, labels
+    other than 0/1 for bce losses, float targets whose shape differs from the output.
+    `source` (a path or data-set name) is named in the messages. None in a shape matches any
+    size."""
+    want_in = tuple(input_shape)
+    out = tuple(output_shape)
+    for split in ("train", "test"):
+        x: np.ndarray = getattr(arrays, f"x_{split}")
+        y: np.ndarray = getattr(arrays, f"y_{split}")
+        if len(x) == 0:
+            raise DataError(f"{source}: the {split} split is empty; provide at least one sample")
+        if len(x) != len(y):
+            raise DataError(
+                f"{source}: x_{split} has {len(x)} samples but y_{split} has {len(y)}; give "
+                "one label per sample"
+            )
+        have = tuple(x.shape[1:])
+        if not _shape_matches(have, want_in):
+            fix = f"make the model's input {_fmt(have)}"
+            if len(want_in) == 3 and want_in[0] == 1 and want_in[1] == want_in[2]:
+                fix += f" (for digits: `digits(size={want_in[1]})`)"
+            raise DataError(
+                f"{source}: samples are {_fmt(have)}, but the model takes {_fmt(want_in)}; {fix}"
+            )
+        for name, a in ((f"x_{split}", x), (f"y_{split}", y)):
+            if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+                bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+                raise DataError(
+                    f"{source}: {name} holds {bad} NaN or infinite value(s); clean the data "
+                    "(drop or impute those samples)"
+                )
+        _check_labels(y, split, out, loss, source, arrays.classes)
+
+
+def _check_labels(
+    y: np.ndarray,
+    split: str,
+    out: tuple[int | None, ...],
+    loss: str,
+    source: str,
+    classes: int | None,
+) -> None:
+    if loss in CLASSIFICATION_LOSSES:
+        if not np.issubdtype(y.dtype, np.integer):
+            raise DataError(
+                f"{source}: `{loss}` needs integer class labels, but y_{split} is {y.dtype}; "
+                "save the labels as an integer array, or use a regression loss such as `mse`"
+            )
+        n_out = out[0] if out else None
+        if y.ndim != 1:
+            raise DataError(
+                f"{source}: `{loss}` needs one class label per sample, but y_{split} is "
+                f"{_fmt(y.shape)}; save labels of shape [N]"
+            )
+        if n_out is None:
+            return
+        if classes is not None and classes > n_out:
+            raise DataError(
+                f"{source}: the data set has {classes} classes, but the model gives {n_out} "
+                f"score(s); end the model with `dense({classes})`"
+            )
+        lo, hi = int(y.min()), int(y.max())
+        if lo < 0 or hi >= n_out:
+            raise DataError(
+                f"{source}: y_{split} holds labels {lo}..{hi}, outside [0, {n_out}) for a "
+                f"model with {n_out} output(s); end the model with `dense({hi + 1})` or "
+                f"relabel the classes 0..{n_out - 1}"
+            )
+    elif loss in BCE_LOSSES:
+        if not np.isin(y, (0, 1)).all():
+            values = np.unique(y)
+            shown = ", ".join(str(v) for v in values[:5]) + (", ..." if len(values) > 5 else "")
+            raise DataError(
+                f"{source}: `{loss}` needs labels 0 or 1, but y_{split} holds {shown}; use "
+                "`cross_entropy` for more than two classes"
+            )
+        if not (y.ndim == 1 or _shape_matches(tuple(y.shape[1:]), out)):
+            raise DataError(
+                f"{source}: y_{split} is {_fmt(y.shape[1:])} per sample, but the model gives "
+                f"{_fmt(out)}; save one 0/1 label per sample"
+            )
+    elif np.issubdtype(y.dtype, np.floating):
+        per_sample = tuple(y.shape[1:])
+        scalar_ok = per_sample == () and tuple(out) in ((1,), (None,))
+        if not (scalar_ok or _shape_matches(per_sample, out)):
+            raise DataError(
+                f"{source}: targets y_{split} are {_fmt(per_sample)} per sample, but the model "
+                f"gives {_fmt(out)}; `{loss}` needs targets shaped like the output"
+            )
