@@ -1,0 +1,272 @@
+"""The Keras backend: emitted models build, agree with the IR, and compute what the PyTorch
+backend's models compute on the same canonical weights."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specc.backends import BackendError, get_backend
+from tests.emitted import compile_spec, import_emitted
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+keras = pytest.importorskip("keras")
+torch = pytest.importorskip("torch")
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted(p.stem for p in (ROOT / "specs").glob("*.net"))
+FAST = ["lenet5", "mlp", "resnet18"]
+SLOW = ["alexnet", "vgg16"]
+
+
+def _spec_path(name: str) -> str:
+    return str(ROOT / "specs" / f"{name}.net")
+
+
+def _emit(text_or_path: str, *, is_path: bool = False) -> dict[str, str]:
+    result = compile_spec(text_or_path, is_path=is_path)
+    return get_backend("keras").emit(result.spec, result.source.text)
+
+
+@pytest.mark.parametrize("name", [s for s in SPECS if s != "dcgan"])
+def test_shipped_spec_compiles(name: str) -> None:
+    files = _emit(_spec_path(name), is_path=True)
+    assert "model.py" in files and "train.py" in files
+
+
+def test_dcgan_compiles_models_only() -> None:
+    files = _emit(_spec_path("dcgan"), is_path=True)
+    assert set(files) == {"model.py"}
+
+
+def _check_builds(name: str, tmp_path: Path) -> None:
+    path = _spec_path(name)
+    result = compile_spec(path, is_path=True)
+    module = import_emitted("keras", path, tmp_path, is_path=True)
+    for net in result.spec.models:
+        model = module.MODELS[net.name]()
+        assert model.count_params() == net.trainable + net.non_trainable
+        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        assert trainable == net.trainable
+        x = np.random.default_rng(0).standard_normal((2, *net.input_nodes[0].shape))
+        y = model(x.astype(np.float32), training=False)
+        assert tuple(y.shape) == (2, *net.output_shape)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_shipped_spec_builds(name: str, tmp_path: Path) -> None:
+    _check_builds(name, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SLOW)
+def test_large_shipped_spec_builds(name: str, tmp_path: Path) -> None:
+    _check_builds(name, tmp_path)
+
+
+def test_dcgan_models_build(tmp_path: Path) -> None:
+    _check_builds("dcgan", tmp_path)
+
+
+# ----- equivalence with the PyTorch backend ------------------------------------------------
+def _perturb(model: torch.nn.Module) -> None:
+    """Move every weight and statistic away from its initial value, so that a transposed or
+    misplaced tensor shows."""
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.requires_grad:  # frozen: PyTorch's zero recurrent bias
+                p.add_(0.05 * torch.randn(p.shape, generator=gen))
+        for name, b in model.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_(0.1 * torch.randn(b.shape, generator=gen))
+            elif name.endswith("running_var"):
+                b.copy_(0.5 + torch.rand(b.shape, generator=gen))
+
+
+def _inputs(net, batch: int = 2) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    out = []
+    for node in net.input_nodes:
+        if node.op.dtype == "int":
+            out.append(rng.integers(0, 20, (batch, *node.shape)).astype(np.int64))
+        else:
+            out.append(rng.standard_normal((batch, *node.shape)).astype(np.float32))
+    return out
+
+
+def _max_difference(text_or_path: str, tmp_path: Path, *, is_path: bool = False) -> float:
+    result = compile_spec(text_or_path, is_path=is_path)
+    tmod = import_emitted("torch", text_or_path, tmp_path / "torch", is_path=is_path)
+    kmod = import_emitted("keras", text_or_path, tmp_path / "keras", is_path=is_path)
+    worst = 0.0
+    for net in result.spec.models:
+        tm = getattr(tmod, net.name)()
+        _perturb(tm)
+        tm.eval()
+        weights = str(tmp_path / f"{net.name}.safetensors")
+        tmod.save_canonical(tm, weights)
+        km = kmod.MODELS[net.name]()
+        kmod.load_canonical(km, weights)
+        xs = _inputs(net)
+        with torch.no_grad():
+            yt = tm(*[torch.from_numpy(x) for x in xs]).numpy()
+        keras_in = [x.astype(np.int32) if x.dtype == np.int64 else x for x in xs]
+        yk = keras.ops.convert_to_numpy(
+            km(keras_in[0] if len(xs) == 1 else keras_in, training=False)
+        )
+        assert yk.shape == yt.shape
+        scale = max(1.0, float(np.abs(yt).max()))
+        worst = max(worst, float(np.abs(yk - yt).max()) / scale)
+        # and back: Keras's canonical file loads into PyTorch unchanged
+        back = str(tmp_path / f"{net.name}.back.safetensors")
+        kmod.save_canonical(km, back)
+        tm2 = getattr(tmod, net.name)()
+        tmod.load_canonical(tm2, back)
+        for key, value in tmod.canonical_state(tm2).items():
+            assert torch.equal(value, tmod.canonical_state(tm)[key]), key
+    return worst
+
+
+@pytest.mark.parametrize("name", FAST + ["dcgan"])
+def test_shipped_spec_matches_torch(name: str, tmp_path: Path) -> None:
+    diff = _max_difference(_spec_path(name), tmp_path, is_path=True)
+    assert diff < 1e-5, diff
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SLOW)
+def test_large_shipped_spec_matches_torch(name: str, tmp_path: Path) -> None:
+    diff = _max_difference(_spec_path(name), tmp_path, is_path=True)
+    assert diff < 1e-5, diff
+
+
+IMAGES = """
+model Images {
+  input image: [3, 16, 16]
+  a = conv2d(8, 3, stride=2, padding=same) -> batchnorm -> leaky_relu(0.2)
+  b = input -> conv2d(8, 4, stride=2, padding=same, l2=0.01) -> elu(0.5)
+  concat(a, b) -> maxpool2d(3, stride=2, padding=1) -> gelu
+  c = conv2d_transpose(4, 4, stride=2, padding=1) -> silu
+  d = c -> zero_pad2d([1, 1, 2, 0]) -> avgpool2d(3, stride=1) -> selu
+  e = c -> upsample2d(2) -> maxpool2d(2, ceil=true) -> avgpool2d(3, stride=1, padding=same)
+      -> softplus
+  f = c -> conv2d(4, 3, padding=1, dilation=1, bias=false) -> gelu(approximate=tanh)
+  add(d, e, f) -> adaptive_avgpool2d([2, 2]) -> sigmoid -> flatten -> dropout(0.3)
+  dense(12) -> layernorm -> tanh -> softmax
+}
+
+model Pools {
+  input image: [2, 15, 15]
+  a = maxpool2d(2, ceil=true)
+  b = input -> maxpool2d(3, stride=2, padding=1)
+  c = input -> avgpool2d(3, stride=2, padding=same) -> upsample2d(2, mode=bilinear)
+      -> maxpool2d(2)
+  d = input -> conv2d(2, 3, stride=2, padding=same, dilation=1)
+  e = input -> conv2d(2, 2, padding=same, dilation=2)
+  e2 = e -> maxpool2d(3, stride=2, padding=same)
+  concat(a, b, c, d, e2) -> softmax(axis=1) -> conv2d_transpose(3, 3, stride=2, padding=1,
+      output_padding=1) -> batchnorm -> log_softmax
+}
+
+model Generator {
+  input z: [16]
+  dense(32, bias=false) -> batchnorm -> relu -> reshape([2, 4, 4])
+  conv2d_transpose(3, 4, stride=2, padding=1) -> tanh
+}
+"""
+
+SEQUENCES = """
+model Sequences {
+  input x: [6, 4]
+  conv1d(6, 2, padding=same) -> multihead_attention(heads=2, dim=6)
+  f = lstm(5, return_sequences=true)
+  g = f -> gru(5, return_sequences=true)
+  h = multiply(f, g) -> bidirectional(lstm(3, return_sequences=true))
+  i = h -> reshape([3, 12]) -> flatten
+  j = h -> bidirectional(gru(4))
+  concat(i, j) -> dense(7) -> layernorm
+}
+
+model Text {
+  input tokens: [7] int
+  embedding(20, 8) -> rnn(6, return_sequences=true) -> bidirectional(rnn(4)) -> dense(3)
+}
+
+model Attend {
+  input q: [5, 8]
+  input kv: [3, 8]
+  multihead_attention(q, kv, heads=4, dim=8) -> dense(2)
+}
+"""
+
+
+def test_image_layers_match_torch(tmp_path: Path) -> None:
+    diff = _max_difference(IMAGES, tmp_path)
+    assert diff < 1e-5, diff
+
+
+def test_sequence_layers_match_torch(tmp_path: Path) -> None:
+    diff = _max_difference(SEQUENCES, tmp_path)
+    assert diff < 1e-5, diff
+
+
+# ----- what the backend refuses ------------------------------------------------------------
+REFUSED = {  # layer -> (input size, words in the message)
+    "avgpool2d(3, stride=2, padding=1)": (10, "avgpool2d"),
+    "adaptive_avgpool2d([4, 4])": (9, "adaptive_avgpool2d"),
+    "conv2d(4, 3, groups=2)": (9, "grouped"),
+    "conv2d(4, 3, stride=2, dilation=2)": (9, "stride and a dilation"),
+    "conv2d_transpose(4, 3, dilation=2)": (9, "dilation"),
+    "avgpool2d(2, ceil=true)": (9, "ceil"),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(REFUSED))
+def test_unfaithful_layers_are_refused(layer: str) -> None:
+    size, words = REFUSED[layer]
+    text = f"model M {{\n  input image: [2, {size}, {size}]\n  {layer}\n}}\n"
+    with pytest.raises(BackendError) as err:
+        _emit(text)
+    assert words in str(err.value)
+    assert "the Keras backend cannot express" in str(err.value)
+
+
+# ----- the emitted code is clean ---------------------------------------------------------------
+def _ruff() -> str:
+    ruff = Path(sys.executable).parent / "ruff"
+    if not ruff.exists():
+        pytest.skip("ruff is not installed")
+    return str(ruff)
+
+
+@pytest.mark.parametrize("source", [*SPECS, "IMAGES", "SEQUENCES"])
+def test_emitted_code_is_ruff_clean(source: str, tmp_path: Path) -> None:
+    if source in ("IMAGES", "SEQUENCES"):
+        files = _emit(globals()[source])
+    else:
+        files = _emit(_spec_path(source), is_path=True)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    ruff = _ruff()
+    check = subprocess.run([ruff, "check", "--isolated", str(tmp_path)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    fmt = subprocess.run([ruff, "format", "--isolated", "--check", "--diff", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout
+
+
+def test_penalties_become_regularizers(tmp_path: Path) -> None:
+    module = import_emitted("keras", IMAGES, tmp_path)
+    model = module.build_images()
+    model(np.zeros((1, 3, 16, 16), np.float32))
+    layer = model.get_layer("conv2d_2")
+    assert layer.kernel_regularizer is not None
+    assert len(model.losses) == 1
