@@ -270,3 +270,141 @@ def test_penalties_become_regularizers(tmp_path: Path) -> None:
     layer = model.get_layer("conv2d_2")
     assert layer.kernel_regularizer is not None
     assert len(model.losses) == 1
+
+
+# ----- training ------------------------------------------------------------------------------
+TRAIN_SPEC = """
+model Small {
+  input image: [1, 8, 8]
+  conv2d(4, 3, padding=1, l2=0.001) -> batchnorm -> relu -> maxpool2d(2)
+  flatten -> dropout(0.2) -> dense(10)
+}
+train Small {
+  data      = digits(size=8)
+  loss      = cross_entropy
+  optimizer = %s
+  schedule  = step(every=1, gamma=0.5)
+  epochs    = 3
+  batch     = 64
+  clip_grad = 5.0
+  l1        = 0.0001
+}
+"""
+
+
+def _write_run(tmp_path: Path, optimizer: str = "adam(lr=0.01)") -> Path:
+    from specc import datasets
+
+    text = TRAIN_SPEC % optimizer
+    result = compile_spec(text)
+    files = get_backend("keras").emit(result.spec, result.source.text)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for name, body in files.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    config = result.spec.training
+    node = result.spec.model("Small").input_nodes[0]
+    arrays = datasets.load(config.data, node.shape, node.op.dtype, seed=0)
+    datasets.save_npz(arrays, tmp_path / "data.npz")
+    return tmp_path
+
+
+def _train(folder: Path, *extra: str) -> None:
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "train.py", "--out", "run", "--quiet", "--device", "cpu", *extra]
+    done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _metrics(folder: Path) -> list[dict]:
+    import json
+
+    lines = (folder / "run" / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_train_writes_the_run_folder_and_resumes(tmp_path: Path) -> None:
+    import json
+
+    whole = _write_run(tmp_path / "whole")
+    _train(whole)
+    files = {p.name for p in (whole / "run").iterdir()}
+    assert {"metrics.jsonl", "checkpoint.npz", "weights.safetensors", "summary.json"} <= files
+    summary = json.loads((whole / "run" / "summary.json").read_text())
+    assert summary["backend"] == "keras" and summary["epochs"] == 3
+    records = _metrics(whole)
+    assert [r["lr"] for r in records] == [0.01, 0.005, 0.0025]
+    assert set(records[0]) == {"epoch", "loss", "accuracy", "test_loss", "test_accuracy", "lr",
+                               "seconds", "samples_per_s"}
+    assert records[-1]["test_accuracy"] > 0.5
+
+    parts = _write_run(tmp_path / "parts")
+    _train(parts, "--stop-after", "1")
+    assert len(_metrics(parts)) == 1
+    _train(parts, "--resume")
+    resumed = _metrics(parts)
+    for a, b in zip(records, resumed):
+        assert abs(a["loss"] - b["loss"]) < 1e-6 and abs(a["test_loss"] - b["test_loss"]) < 1e-6
+
+    # the trained weights load into the PyTorch model and give the same test loss
+    result = compile_spec(TRAIN_SPEC % "adam(lr=0.01)")
+    tmod = import_emitted("torch", TRAIN_SPEC % "adam(lr=0.01)", tmp_path / "torch")
+    model = tmod.Small()
+    tmod.load_canonical(model, str(whole / "run" / "weights.safetensors"))
+    model.eval()
+    with np.load(whole / "data.npz") as data:
+        x, y = torch.from_numpy(data["x_test"]), torch.from_numpy(data["y_test"])
+    with torch.no_grad():
+        loss = torch.nn.functional.cross_entropy(model(x), y).item()
+    assert abs(loss - summary["test_loss"]) < 1e-4
+    assert result.spec is not None
+
+
+OPTIMIZERS = {
+    "sgd(lr=0.1, momentum=0.9, nesterov=true, weight_decay=0.01)":
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    "sgd(lr=0.1)": lambda p: torch.optim.SGD(p, lr=0.1),
+    "adam(lr=0.01, weight_decay=0.01)":
+        lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.01),
+    "adamw(lr=0.01, beta1=0.8)":
+        lambda p: torch.optim.AdamW(p, lr=0.01, betas=(0.8, 0.999), weight_decay=0.01),
+    "rmsprop(lr=0.01, momentum=0.5, weight_decay=0.01)":
+        lambda p: torch.optim.RMSprop(p, lr=0.01, momentum=0.5, weight_decay=0.01),
+    "adagrad(lr=0.1, weight_decay=0.01)":
+        lambda p: torch.optim.Adagrad(p, lr=0.1, weight_decay=0.01),
+}
+
+
+@pytest.mark.parametrize("spec", sorted(OPTIMIZERS))
+def test_optimizer_follows_torch(spec: str, tmp_path: Path) -> None:
+    import importlib.util
+
+    import tensorflow as tf
+
+    folder = _write_run(tmp_path, spec)
+    sys.path.insert(0, str(folder))
+    saved = sys.modules.pop("model", None)
+    try:
+        loader = importlib.util.spec_from_file_location(f"train_{id(tmp_path)}",
+                                                        folder / "train.py")
+        train = importlib.util.module_from_spec(loader)
+        loader.loader.exec_module(train)
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("model", None)
+        if saved is not None:
+            sys.modules["model"] = saved
+    rng = np.random.default_rng(0)
+    start = [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(4)]
+    start = [a.astype(np.float32) for a in start]
+    ours = [tf.Variable(a) for a in start]
+    theirs = [torch.nn.Parameter(torch.from_numpy(a.copy())) for a in start]
+    opt_k = train.Optimizer(ours)
+    opt_t = OPTIMIZERS[spec](theirs)
+    for _ in range(8):
+        grads = [rng.standard_normal(a.shape).astype(np.float32) for a in start]
+        opt_k.apply([tf.constant(g) for g in grads])
+        for p, g in zip(theirs, grads):
+            p.grad = torch.from_numpy(g)
+        opt_t.step()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
