@@ -432,10 +432,10 @@ class KerasBackend(Backend):
         pads = op.pads(shape)
         extra = []
         for n, k, s, (a, b), out in zip(shape[1:], op.kernel, op.strides, pads,
-                                         (node.shape or ())[1:]):
+                                         (node.shape or ())[1:], strict=True):
             floor = window_output(op.op, n, k, s, (a, b))
             extra.append(max((out - 1) * s + k - (n + a + b), 0) if out != floor else 0)
-        return tuple((a, b + e) for (a, b), e in zip(pads, extra))
+        return tuple((a, b + e) for (a, b), e in zip(pads, extra, strict=True))
 
     def _maxpool(self, node: Node, shape: Any, names: _Names) -> list[str]:
         op = node.op
@@ -458,14 +458,14 @@ class KerasBackend(Backend):
         pads = op.pads(shape)
         out = (node.shape or ())[1:]
         floor = tuple(window_output(op.op, n, k, s, p)
-                      for n, k, s, p in zip(shape[1:], op.kernel, op.strides, pads))
+                      for n, k, s, p in zip(shape[1:], op.kernel, op.strides, pads, strict=True))
         if op.ceil and floor != tuple(out):
             raise self.unsupported(
                 node, "`avgpool2d` with ceil=true where it adds a window",
                 "use ceil=false, or pick sizes where ceil and floor agree",
             )
         tf_same = tuple(same_padding(n, k, s) for n, k, s in zip(shape[1:], op.kernel,
-                                                                  op.strides))
+                                                                  op.strides, strict=True))
         if not any(p for pair in pads for p in pair):
             padding = "valid"
         elif pads == tf_same:
