@@ -53,6 +53,9 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
     except BackendError as err:
         print(render_all([err.diagnostic], result.source), file=sys.stderr)
         return EXIT_FAILED
+    if "train.py" not in files:
+        return _fail(f"{backend.title} cannot train a `{spec.training.kind}` section yet; "
+                     "`specc compile` emits its models")
     arrays = _prepare_data(spec)
     if isinstance(arrays, int):
         return arrays

@@ -26,7 +26,9 @@ def identifier(name: str, reserved: set[str] | frozenset[str] = frozenset()) -> 
     ident = name.replace(".", "_")
     if not _IDENT.match(ident):
         raise ValueError(f"not an identifier: {name!r}")
-    while ident in RESERVED or ident in reserved or ident.startswith("__"):
+    if ident.startswith("__"):  # dunder names have meaning to Python
+        ident = "v" + ident
+    while ident in RESERVED or ident in reserved:
         ident = ident + "_"
     return PythonIdentifier(ident)
 

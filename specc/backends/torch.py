@@ -14,7 +14,7 @@ from specc.codefmt import format_code
 from specc.ir import Net, Node, Spec
 from specc.templating import py_literal as lit
 from specc.templating import render
-from specc.training import Gan, Supervised
+from specc.training import Supervised
 
 _ACTIVATIONS = {
     "relu": "F.relu({x})",
@@ -70,11 +70,7 @@ class TorchBackend(Backend):
             files["train.py"] = format_code(
                 render("torch/train.py.j2", **context, **self.supervised(spec, spec.training))
             )
-        elif isinstance(spec.training, Gan):
-            raise BackendError(
-                f"{self.title} does not train `gan` sections yet",
-                help="compile the generator and discriminator without the `gan` section",
-            )
+        # `gan` sections: model.py only for now; `specc run` reports that it cannot train them.
         return files
 
     # ----- models -------------------------------------------------------------------------
@@ -275,11 +271,6 @@ class TorchBackend(Backend):
     def supervised(self, spec: Spec, config: Supervised) -> dict[str, Any]:
         net = spec.model(config.model)
         model = next(m for m in self.model_list(spec) if m.name == config.model)
-        if config.augment:
-            raise BackendError(
-                f"{self.title} does not implement `augment` yet",
-                help="remove `augment` from the `train` section",
-            )
         return {
             "train": config,
             "model": model,

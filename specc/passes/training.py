@@ -263,6 +263,10 @@ def _check_supervised(config: Supervised, net: Net, spans: dict[str, Span],
         return
     data_span = spans.get("data", section.name_span)
     _check_data(config.data, net, data_span, diags)
+    if config.augment and len(net.input_nodes[0].shape or ()) != 3:
+        diags.error("E0617", "`augment` works on images [C, H, W], but "
+                    f"`{net.name}` takes {fmt(net.input_nodes[0].shape or ())}",
+                    spans.get("augment", section.name_span), help="remove `augment`")
     out = net.output_shape
     loss_span = spans.get("loss", section.name_span)
     classes = _classes(config.data)
