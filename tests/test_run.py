@@ -1,0 +1,135 @@
+"""`specc run` end to end on the PyTorch backend: real training, run folders, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+ROOT = Path(__file__).resolve().parent.parent
+SPECC = [sys.executable, "-m", "specc.cli"]
+
+
+def specc(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([*SPECC, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def only_run(parent: Path) -> Path:
+    (run,) = [p for p in parent.iterdir() if p.is_dir()]
+    return run
+
+
+def test_lenet5_trains_on_digits(tmp_path: Path) -> None:
+    done = specc("run", str(ROOT / "specs" / "lenet5.net"), "--out", str(tmp_path), "--quiet")
+    assert done.returncode == 0, done.stderr
+    run = only_run(tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["test_accuracy"] >= 0.95, summary
+    for name in ("spec.net", "model.py", "train.py", "data.npz", "run.json", "metrics.jsonl",
+                 "checkpoint.pt", "weights.safetensors"):
+        assert (run / name).is_file(), name
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 20
+    record = json.loads(lines[-1])
+    assert {"epoch", "loss", "accuracy", "test_loss", "test_accuracy", "samples_per_s"} <= set(record)
+    assert "test_accuracy" in done.stdout
+    assert not list(run.glob("*.tmp"))
+
+
+RESUMABLE = """
+model Small {
+  input image: [1, 8, 8]
+  flatten
+  dense(32) -> relu -> dropout(0.3)
+  dense(10)
+}
+train Small {
+  data = digits(size=8)
+  loss = cross_entropy
+  optimizer = sgd(lr=0.05, momentum=0.9)
+  schedule = step(every=2, gamma=0.5)
+  epochs = 6
+  batch = 16
+  augment = [random_crop(1)]
+}
+"""
+
+
+def _weights(path: Path) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    return load_file(str(path))
+
+
+def test_resume_after_kill_ends_with_the_same_weights(tmp_path: Path) -> None:
+    spec = tmp_path / "small.net"
+    spec.write_text(RESUMABLE)
+    whole = specc("run", str(spec), "--out", str(tmp_path / "whole"), "--quiet")
+    assert whole.returncode == 0, whole.stderr
+    reference = _weights(only_run(tmp_path / "whole") / "weights.safetensors")
+
+    # Start the same run, kill it hard once two epochs are checkpointed, then resume.
+    process = subprocess.Popen([*SPECC, "run", str(spec), "--out", str(tmp_path / "killed"),
+                                "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               start_new_session=True)
+    deadline = time.monotonic() + 300
+    metrics = None
+    while time.monotonic() < deadline:
+        runs = list((tmp_path / "killed").glob("*/metrics.jsonl"))
+        if runs and len(runs[0].read_text().splitlines()) >= 2:
+            metrics = runs[0]
+            break
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert metrics is not None, "the run never reached epoch 2"
+    run = metrics.parent
+    finished = len(metrics.read_text().splitlines())
+    assert finished < 6 or (run / "weights.safetensors").exists()
+    if (run / "weights.safetensors").exists():
+        pytest.skip("the run finished before it could be killed")
+    resumed = specc("run", str(spec), "--resume", str(run), "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming at epoch" in resumed.stdout
+    after = _weights(run / "weights.safetensors")
+    assert sorted(after) == sorted(reference)
+    for key in reference:
+        np.testing.assert_array_equal(after[key], reference[key], err_msg=key)
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 6
+
+
+def test_run_reports_data_that_does_not_fit(tmp_path: Path) -> None:
+    data = tmp_path / "d.npz"
+    np.savez(data, x_train=np.zeros((10, 1, 9, 9), np.float32), y_train=np.zeros(10, np.int64),
+             x_test=np.zeros((4, 1, 9, 9), np.float32), y_test=np.zeros(4, np.int64))
+    spec = tmp_path / "s.net"
+    spec.write_text(RESUMABLE.replace("digits(size=8)", f'npz("{data}")'))
+    done = specc("run", str(spec), "--out", str(tmp_path / "runs"))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "[1, 8, 8]" in done.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_run_needs_a_training_section(tmp_path: Path) -> None:
+    spec = tmp_path / "s.net"
+    spec.write_text("model A {\n  input x: [4]\n  dense(2)\n}\n")
+    done = specc("run", str(spec), "--out", str(tmp_path))
+    assert done.returncode == 1
+    assert "no `train` or `gan` section" in done.stderr
+
+
+def test_resume_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    done = specc("run", str(ROOT / "specs" / "lenet5.net"), "--resume", str(tmp_path))
+    assert done.returncode == 2
+    assert "not a run folder" in done.stderr
