@@ -288,6 +288,7 @@ train Small {
   batch     = 64
   clip_grad = 5.0
   l1        = 0.0001
+  augment   = [random_crop(1), random_flip]
 }
 """
 

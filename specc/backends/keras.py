@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from specc.backends.base import Backend, BackendError, plan_variables
+from specc.backends.base import Backend, plan_variables
 from specc.backends.naming import identifier
 from specc.catalogue.base import fmt, resolve_axis, same_padding, window_output
 from specc.codefmt import LIMIT, _split_top_level, format_code, wrap_line
@@ -512,11 +512,6 @@ class KerasBackend(Backend):
     # ----- training -------------------------------------------------------------------------
     def supervised(self, spec: Spec, config: Supervised) -> dict[str, Any]:
         net = spec.model(config.model)
-        if config.augment:
-            raise BackendError(
-                f"{self.title} does not implement `augment` yet",
-                help="remove `augment` from the `train` section",
-            )
         return {
             "train": config,
             "opt": config.optimizer,
