@@ -94,9 +94,25 @@ def _prepare_data(spec: object):  # -> datasets.Arrays | int
         arrays = datasets.load(config.data, node.shape, node.op.dtype, seed=config.seed)
         if loss != "gan":
             datasets.check_against_model(arrays, node.shape, net.output_shape, loss)
+        else:
+            arrays = _to_unit_range(arrays)
     except datasets.DataError as err:
         return _fail(str(err))
     return arrays
+
+
+def _to_unit_range(arrays):  # -> datasets.Arrays
+    """GAN real data: scaled to [-1, 1] (the range of a `tanh` generator) with the training
+    split's minimum and maximum."""
+    import dataclasses
+
+    low, high = float(arrays.x_train.min()), float(arrays.x_train.max())
+    scale = 2.0 / (high - low) if high > low else 1.0
+
+    def unit(x):  # noqa: ANN001, ANN202
+        return ((x - low) * scale - 1.0).astype("float32")
+
+    return dataclasses.replace(arrays, x_train=unit(arrays.x_train), x_test=unit(arrays.x_test))
 
 
 def _resume(run_dir: Path, args: argparse.Namespace) -> int:

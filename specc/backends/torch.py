@@ -14,7 +14,7 @@ from specc.codefmt import format_code
 from specc.ir import Net, Node, Spec
 from specc.templating import py_literal as lit
 from specc.templating import render
-from specc.training import Supervised
+from specc.training import Gan, Supervised
 
 _ACTIVATIONS = {
     "relu": "F.relu({x})",
@@ -70,7 +70,10 @@ class TorchBackend(Backend):
             files["train.py"] = format_code(
                 render("torch/train.py.j2", **context, **self.supervised(spec, spec.training))
             )
-        # `gan` sections: model.py only for now; `specc run` reports that it cannot train them.
+        elif isinstance(spec.training, Gan):
+            files["train.py"] = format_code(
+                render("torch/gan.py.j2", **context, **self.gan(spec, spec.training))
+            )
         return files
 
     # ----- models -------------------------------------------------------------------------
@@ -284,6 +287,16 @@ class TorchBackend(Backend):
             "global_l2": config.l2,
         }
 
+    def gan(self, spec: Spec, config: Gan) -> dict[str, Any]:
+        models = {m.name: m for m in self.model_list(spec)}
+        return {
+            "gan": config,
+            "generator": models[config.generator],
+            "discriminator": models[config.discriminator],
+            "g_optimizer_code": _optimizer(config.g_optimizer, "gen.parameters()"),
+            "d_optimizer_code": _optimizer(config.d_optimizer, "disc.parameters()"),
+        }
+
     def model_list(self, spec: Spec) -> list[Model]:
         return [self.model(net) for net in spec.models]
 
@@ -311,8 +324,7 @@ _LOSSES = {
 }
 
 
-def _optimizer(opt: Any) -> str:
-    p = "model.parameters()"
+def _optimizer(opt: Any, p: str = "model.parameters()") -> str:
     if opt.kind == "sgd":
         return (
             f"torch.optim.SGD({p}, lr={lit(opt.lr)}, momentum={lit(opt.momentum)}, "
