@@ -133,6 +133,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_spec(result, args)
 
 
+def cmd_sample(args: argparse.Namespace) -> int:
+    from specc.run import sample
+
+    return sample(args)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="specc",
@@ -172,6 +178,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
+
+    p = verbs.add_parser("sample", help="draw samples from a trained GAN run as a PNG grid")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("-n", type=int, default=64, help="how many samples (default 64)")
+    p.add_argument("-o", "--out", default="samples.png", metavar="PNG")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.set_defaults(func=cmd_sample)
     return root
 
 

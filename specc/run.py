@@ -147,3 +147,21 @@ def _train(run_dir: Path, args: argparse.Namespace, *, resume: bool) -> int:
     if summary.exists():
         print(f"results: {summary}")
     return EXIT_OK
+
+
+def sample(args: argparse.Namespace) -> int:
+    """`specc sample RUN_DIR`: the run's own train.py draws from its trained generator."""
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "train.py").is_file():
+        return _fail(f"{run_dir} is not a run folder (no train.py)", EXIT_USAGE)
+    if not any(run_dir.glob("generator.*")):
+        return _fail(f"{run_dir} has no trained generator; finish (or resume) the GAN run first",
+                     EXIT_USAGE)
+    if args.n < 1:
+        return _fail("-n must be at least 1", EXIT_USAGE)
+    out = Path(args.out).resolve()
+    command = [sys.executable, "train.py", "--out", ".", "--sample", str(args.n),
+               "--sample-out", str(out), "--device", args.device]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    code = subprocess.call(command, cwd=run_dir, env=env)
+    return EXIT_OK if code == 0 else _fail(f"sampling failed (exit {code})")
