@@ -38,8 +38,12 @@ def compile_source(text: str, path: str = "<spec>") -> Result:
     failed: set[str] = set()
     for model in doc.models:
         if model.name in nets or model.name in failed:
-            diags.error("E0421", f"model `{model.name}` is defined twice", model.name_span,
-                        help="rename one of them")
+            diags.error(
+                "E0421",
+                f"model `{model.name}` is defined twice",
+                model.name_span,
+                help="rename one of them",
+            )
             continue
         raw = expander.expand_model(model)
         net = infer(raw, diags) if raw is not None else None
@@ -48,8 +52,12 @@ def compile_source(text: str, path: str = "<spec>") -> Result:
         else:
             nets[model.name] = net
     if not doc.models:
-        diags.error("E0422", "the spec defines no model", source.span(0, 0),
-                    help="add `model Name { input x: [...] ... }`")
+        diags.error(
+            "E0422",
+            "the spec defines no model",
+            source.span(0, 0),
+            help="add `model Name { input x: [...] ... }`",
+        )
     training = build_training(doc, nets, failed, diags)
     if diags.has_errors:
         return Result(source, None, diags.sorted())

@@ -133,7 +133,9 @@ def render(diagnostic: Diagnostic, source: SourceFile | None, *, color: bool = F
     span = diagnostic.span
     if span is not None:
         where = f"{where}:{span.line}:{span.column}"
-    lines = [f"{bold}{where}: {tint}{sev}[{diagnostic.code}]{reset}{bold}: {diagnostic.message}{reset}"]
+    lines = [
+        f"{bold}{where}: {tint}{sev}[{diagnostic.code}]{reset}{bold}: {diagnostic.message}{reset}"
+    ]
     if span is not None and source is not None:
         text = source.line_text(span.line)
         gutter = " " * len(str(span.line))

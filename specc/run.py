@@ -54,8 +54,10 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
         print(render_all([err.diagnostic], result.source), file=sys.stderr)
         return EXIT_FAILED
     if "train.py" not in files:
-        return _fail(f"{backend.title} cannot train a `{spec.training.kind}` section yet; "
-                     "`specc compile` emits its models")
+        return _fail(
+            f"{backend.title} cannot train a `{spec.training.kind}` section yet; "
+            "`specc compile` emits its models"
+        )
     arrays = _prepare_data(spec)
     if isinstance(arrays, int):
         return arrays
@@ -70,7 +72,9 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
     write_tree(run_dir, {**files, "spec.net": result.source.text})
     datasets.save_npz(arrays, run_dir / "data.npz")
     meta = {
-        "spec": spec.path, "backend": args.backend, "model": name,
+        "spec": spec.path,
+        "backend": args.backend,
+        "model": name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     write_atomic(run_dir / "run.json", json.dumps(meta, indent=2) + "\n")
@@ -155,13 +159,24 @@ def sample(args: argparse.Namespace) -> int:
     if not (run_dir / "train.py").is_file():
         return _fail(f"{run_dir} is not a run folder (no train.py)", EXIT_USAGE)
     if not any(run_dir.glob("generator.*")):
-        return _fail(f"{run_dir} has no trained generator; finish (or resume) the GAN run first",
-                     EXIT_USAGE)
+        return _fail(
+            f"{run_dir} has no trained generator; finish (or resume) the GAN run first", EXIT_USAGE
+        )
     if args.n < 1:
         return _fail("-n must be at least 1", EXIT_USAGE)
     out = Path(args.out).resolve()
-    command = [sys.executable, "train.py", "--out", ".", "--sample", str(args.n),
-               "--sample-out", str(out), "--device", args.device]
+    command = [
+        sys.executable,
+        "train.py",
+        "--out",
+        ".",
+        "--sample",
+        str(args.n),
+        "--sample-out",
+        str(out),
+        "--device",
+        args.device,
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     code = subprocess.call(command, cwd=run_dir, env=env)
     return EXIT_OK if code == 0 else _fail(f"sampling failed (exit {code})")

@@ -16,9 +16,13 @@ def summary_json(spec: Spec) -> dict[str, Any]:
                 "name": net.name,
                 "layers": [
                     {
-                        "name": n.name, "op": n.kind, "inputs": list(n.inputs),
-                        "shape": list(n.shape or ()), "trainable": n.trainable,
-                        "non_trainable": n.non_trainable, "macs": n.macs,
+                        "name": n.name,
+                        "op": n.kind,
+                        "inputs": list(n.inputs),
+                        "shape": list(n.shape or ()),
+                        "trainable": n.trainable,
+                        "non_trainable": n.non_trainable,
+                        "macs": n.macs,
                     }
                     for n in net.nodes
                 ],
@@ -42,8 +46,15 @@ def summary_table(net: Net) -> str:
     rows = [("layer", "op", "output", "params", "MACs")]
     for n in net.nodes:
         params = n.trainable + n.non_trainable
-        rows.append((n.name, n.kind, fmt(n.shape or ()), f"{params:,}" if params else "",
-                     _human(n.macs) if n.macs else ""))
+        rows.append(
+            (
+                n.name,
+                n.kind,
+                fmt(n.shape or ()),
+                f"{params:,}" if params else "",
+                _human(n.macs) if n.macs else "",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [f"model {net.name}"]
     for i, row in enumerate(rows):

@@ -130,14 +130,28 @@ def _syntax_diagnostic(err: UnexpectedInput, source: SourceFile, post: _Separato
             # `->` where only an expression fits: an argument list was left open.
             opener = inner[-1]
             close = _CHARS[_OPEN[opener.type]]
-            return Diagnostic("E0103", f"`{opener.value}` is never closed",
-                              source.span(opener.start_pos, opener.end_pos), "opened here",
-                              f"add `{close}` before `->`")
+            return Diagnostic(
+                "E0103",
+                f"`{opener.value}` is never closed",
+                source.span(opener.start_pos, opener.end_pos),
+                "opened here",
+                f"add `{close}` before `->`",
+            )
         if ch == '"':
-            return Diagnostic("E0102", "unterminated string", span, "string starts here",
-                              'close the string with `"` on the same line')
-        return Diagnostic("E0101", f"unexpected character `{ch}`", span, "not part of the language",
-                          "remove it; comments start with `#`")
+            return Diagnostic(
+                "E0102",
+                "unterminated string",
+                span,
+                "string starts here",
+                'close the string with `"` on the same line',
+            )
+        return Diagnostic(
+            "E0101",
+            f"unexpected character `{ch}`",
+            span,
+            "not part of the language",
+            "remove it; comments start with `#`",
+        )
     if isinstance(err, UnexpectedEOF) or (
         isinstance(err, UnexpectedToken) and err.token.type == "$END"
     ):
@@ -145,12 +159,18 @@ def _syntax_diagnostic(err: UnexpectedInput, source: SourceFile, post: _Separato
             opener = post.unclosed[-1]
             span = source.span(opener.start_pos, opener.end_pos)
             close = _CHARS[_OPEN[opener.type]]
-            return Diagnostic("E0103", f"`{opener.value}` is never closed", span, "opened here",
-                              f"add `{close}` where it should end")
+            return Diagnostic(
+                "E0103",
+                f"`{opener.value}` is never closed",
+                span,
+                "opened here",
+                f"add `{close}` where it should end",
+            )
         span = source.span(len(text), len(text))
         expected = getattr(err, "expected", set()) or set()
-        return Diagnostic("E0104", "unexpected end of file", span, "",
-                          f"expected {_expected_list(set(expected))}")
+        return Diagnostic(
+            "E0104", "unexpected end of file", span, "", f"expected {_expected_list(set(expected))}"
+        )
     assert isinstance(err, UnexpectedToken)
     tok = err.token
     start = tok.start_pos if tok.start_pos is not None else len(text)
@@ -191,8 +211,13 @@ class _Build(Transformer):
         (tok,) = children
         digits = tok.replace("_", "")
         if len(digits.lstrip("0")) > 18:  # int() refuses huge literals; nothing needs them
-            raise SpecError("E0204", "number too large", self.sp(tok), label="more than 2^40",
-                            help="layer sizes and counts must be below 2^40")
+            raise SpecError(
+                "E0204",
+                "number too large",
+                self.sp(tok),
+                label="more than 2^40",
+                help="layer sizes and counts must be below 2^40",
+            )
         return ast.Literal(int(digits), self.sp(tok))
 
     def float(self, children: list[Token]) -> ast.Literal:
@@ -204,8 +229,9 @@ class _Build(Transformer):
         try:
             value = pyast.literal_eval(str(tok))
         except (ValueError, SyntaxError) as exc:
-            raise SpecError("E0105", "invalid escape in string", self.sp(tok),
-                            help="use `\\\\`, `\\\"` or `\\n`") from exc
+            raise SpecError(
+                "E0105", "invalid escape in string", self.sp(tok), help='use `\\\\`, `\\"` or `\\n`'
+            ) from exc
         return ast.Literal(value, self.sp(tok))
 
     def word(self, children: list[Token]) -> ast.Word:
@@ -272,8 +298,12 @@ class _Build(Transformer):
     def stage(self, meta: object, children: list) -> ast.Stage:
         (name, args, call_span), alias = children
         return ast.Stage(
-            str(name), args, str(alias) if alias is not None else None, self.sp(meta),
-            self.sp(name), self.sp(alias) if alias is not None else None,
+            str(name),
+            args,
+            str(alias) if alias is not None else None,
+            self.sp(meta),
+            self.sp(name),
+            self.sp(alias) if alias is not None else None,
         )
 
     def input_ref(self, children: list) -> ast.Stage:
@@ -293,8 +323,12 @@ class _Build(Transformer):
     def input_decl(self, meta: object, children: list) -> ast.InputDecl:
         name, dims, dtype = children
         return ast.InputDecl(
-            str(name), dims, str(dtype) if dtype is not None else None, self.sp(meta),
-            self.sp(name), self.sp(dtype) if dtype is not None else None,
+            str(name),
+            dims,
+            str(dtype) if dtype is not None else None,
+            self.sp(meta),
+            self.sp(name),
+            self.sp(dtype) if dtype is not None else None,
         )
 
     def body(self, children: list) -> tuple:
@@ -361,13 +395,19 @@ def parse(source: SourceFile) -> ast.Document:
     except _TooDeep as err:
         tok = err.token
         raise SpecError(
-            "E0106", "the spec is nested too deeply", _span(source, tok),
+            "E0106",
+            "the spec is nested too deeply",
+            _span(source, tok),
             label=f"more than {MAX_NESTING} levels",
             help="split the expression into smaller parts",
         ) from None
     except RecursionError as err:
-        raise SpecError("E0106", "the spec is nested too deeply", source.span(0, 0),
-                        help="split the expression into smaller parts") from err
+        raise SpecError(
+            "E0106",
+            "the spec is nested too deeply",
+            source.span(0, 0),
+            help="split the expression into smaller parts",
+        ) from err
     try:
         return _Build(source).transform(tree)
     except VisitError as err:
@@ -375,8 +415,12 @@ def parse(source: SourceFile) -> ast.Document:
             raise err.orig_exc from None
         raise
     except RecursionError as err:
-        raise SpecError("E0106", "the spec is nested too deeply", source.span(0, 0),
-                        help="split the expression into smaller parts") from err
+        raise SpecError(
+            "E0106",
+            "the spec is nested too deeply",
+            source.span(0, 0),
+            help="split the expression into smaller parts",
+        ) from err
 
 
 class _Wrapped(Exception):

@@ -45,8 +45,12 @@ def evaluate(expr: ast.Expr, env: Mapping[str, Any]) -> Any:
     if isinstance(expr, ast.Neg):
         value = evaluate(expr.operand, env)
         if not _is_number(value):
-            raise SpecError("E0201", f"cannot negate {describe(value)}", expr.span,
-                            help="`-` applies to numbers")
+            raise SpecError(
+                "E0201",
+                f"cannot negate {describe(value)}",
+                expr.span,
+                help="`-` applies to numbers",
+            )
         return -value
     if isinstance(expr, ast.BinOp):
         return _binop(expr, evaluate(expr.left, env), evaluate(expr.right, env))
@@ -56,18 +60,27 @@ def evaluate(expr: ast.Expr, env: Mapping[str, Any]) -> Any:
             value = evaluate(arg.value, env)
             if arg.name is None:
                 if kwargs:
-                    raise SpecError("E0202", "positional argument after a named one", arg.span,
-                                    help="put positional arguments first")
+                    raise SpecError(
+                        "E0202",
+                        "positional argument after a named one",
+                        arg.span,
+                        help="put positional arguments first",
+                    )
                 args.append(value)
                 arg_spans.append(arg.span)
             else:
                 if arg.name in kwargs:
-                    raise SpecError("E0203", f"argument `{arg.name}` is given twice", arg.span,
-                                    help="remove one of them")
+                    raise SpecError(
+                        "E0203",
+                        f"argument `{arg.name}` is given twice",
+                        arg.span,
+                        help="remove one of them",
+                    )
                 kwargs[arg.name] = value
                 kwarg_spans[arg.name] = arg.span
-        return Call(expr.name, tuple(args), kwargs, expr.span, expr.name_span,
-                    tuple(arg_spans), kwarg_spans)
+        return Call(
+            expr.name, tuple(args), kwargs, expr.span, expr.name_span, tuple(arg_spans), kwarg_spans
+        )
     raise AssertionError(f"unknown expression {expr!r}")
 
 
@@ -77,8 +90,13 @@ def _is_number(value: Any) -> bool:
 
 def _check_int(value: Any, span: Span) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise SpecError("E0204", "number too large", span, label="more than 2^40",
-                        help="layer sizes and counts must be below 2^40")
+        raise SpecError(
+            "E0204",
+            "number too large",
+            span,
+            label="more than 2^40",
+            help="layer sizes and counts must be below 2^40",
+        )
     if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
         raise SpecError("E0204", "number is not finite", span, help="write a finite number")
     return value
@@ -91,8 +109,12 @@ def _binop(expr: ast.BinOp, left: Any, right: Any) -> Any:
         hint = ""
         if isinstance(value, Symbol):
             hint = f"`{value}` is not a parameter of this block"
-        raise SpecError("E0201", f"`{expr.op}` needs numbers, got {describe(value)}", bad.span,
-                        help=hint or "arithmetic works on numbers and block parameters")
+        raise SpecError(
+            "E0201",
+            f"`{expr.op}` needs numbers, got {describe(value)}",
+            bad.span,
+            help=hint or "arithmetic works on numbers and block parameters",
+        )
     if expr.op in ("//", "/") and right == 0:
         raise SpecError("E0205", "division by zero", expr.span, help="divide by a non-zero number")
     if expr.op == "//":

@@ -20,8 +20,9 @@ def compile_spec(text_or_path: str, *, is_path: bool = False):
     return result
 
 
-def import_emitted(backend: str, spec_text_or_path: str, folder: Path, *,
-                   is_path: bool = False) -> ModuleType:
+def import_emitted(
+    backend: str, spec_text_or_path: str, folder: Path, *, is_path: bool = False
+) -> ModuleType:
     """Emit a spec's model.py into `folder` and import it under a unique module name."""
     result = compile_spec(spec_text_or_path, is_path=is_path)
     files = get_backend(backend).emit(result.spec, result.source.text)

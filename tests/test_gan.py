@@ -45,8 +45,10 @@ def _png_size(path: Path) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
-@pytest.mark.parametrize(("loss", "latent"), [("bce_with_logits", "normal(16)"),
-                                              ("hinge", "uniform(16)"), ("wgan_gp", "normal(16)")])
+@pytest.mark.parametrize(
+    ("loss", "latent"),
+    [("bce_with_logits", "normal(16)"), ("hinge", "uniform(16)"), ("wgan_gp", "normal(16)")],
+)
 def test_gan_trains_and_writes_grids(tmp_path: Path, loss: str, latent: str) -> None:
     spec = tmp_path / "tiny.net"
     spec.write_text(TINY.replace("LOSS", loss).replace("LATENT", latent))
@@ -74,8 +76,9 @@ def test_gan_resume(tmp_path: Path) -> None:
     spec.write_text(TINY.replace("LOSS", "bce_with_logits").replace("LATENT", "normal(16)"))
     whole = specc("run", str(spec), "--out", str(tmp_path / "whole"), "--quiet")
     assert whole.returncode == 0, whole.stderr
-    reference = json.loads((only_run(tmp_path / "whole") / "metrics.jsonl")
-                           .read_text().splitlines()[-1])
+    reference = json.loads(
+        (only_run(tmp_path / "whole") / "metrics.jsonl").read_text().splitlines()[-1]
+    )
     # stop after the first epoch (as a crash would, after its checkpoint), then resume
     first = specc("run", str(spec), "--out", str(tmp_path / "part"), "--quiet")
     assert first.returncode == 0
@@ -84,8 +87,12 @@ def test_gan_resume(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, "train.py", "--out", ".", "--stop-after", "1", "--quiet"],
-                   cwd=run, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "train.py", "--out", ".", "--stop-after", "1", "--quiet"],
+        cwd=run,
+        check=True,
+        capture_output=True,
+    )
     resumed = specc("run", str(spec), "--resume", str(run), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])

@@ -36,17 +36,19 @@ def test_emission_is_deterministic() -> None:
     assert first == second
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None and not (ROOT / ".venv/bin/ruff").exists(),
-                    reason="ruff is part of the test extra")
+@pytest.mark.skipif(
+    shutil.which("ruff") is None and not (ROOT / ".venv/bin/ruff").exists(),
+    reason="ruff is part of the test extra",
+)
 def test_golden_code_is_ruff_clean() -> None:
     ruff = shutil.which("ruff") or str(ROOT / ".venv/bin/ruff")
     py_files = [str(p) for p in GOLDEN.rglob("*.py")]
     assert py_files
-    check = subprocess.run([ruff, "check", "--isolated", *py_files], capture_output=True,
-                           text=True)
+    check = subprocess.run([ruff, "check", "--isolated", *py_files], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
-    fmt = subprocess.run([ruff, "format", "--isolated", "--check", *py_files],
-                         capture_output=True, text=True)
+    fmt = subprocess.run(
+        [ruff, "format", "--isolated", "--check", *py_files], capture_output=True, text=True
+    )
     assert fmt.returncode == 0, fmt.stdout
 
 

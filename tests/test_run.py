@@ -19,8 +19,14 @@ SPECC = [sys.executable, "-m", "specc.cli"]
 
 
 def specc(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([*SPECC, *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [*SPECC, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def only_run(parent: Path) -> Path:
@@ -34,13 +40,23 @@ def test_lenet5_trains_on_digits(tmp_path: Path) -> None:
     run = only_run(tmp_path)
     summary = json.loads((run / "summary.json").read_text())
     assert summary["test_accuracy"] >= 0.95, summary
-    for name in ("spec.net", "model.py", "train.py", "data.npz", "run.json", "metrics.jsonl",
-                 "checkpoint.pt", "weights.safetensors"):
+    for name in (
+        "spec.net",
+        "model.py",
+        "train.py",
+        "data.npz",
+        "run.json",
+        "metrics.jsonl",
+        "checkpoint.pt",
+        "weights.safetensors",
+    ):
         assert (run / name).is_file(), name
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 20
     record = json.loads(lines[-1])
-    assert {"epoch", "loss", "accuracy", "test_loss", "test_accuracy", "samples_per_s"} <= set(record)
+    assert {"epoch", "loss", "accuracy", "test_loss", "test_accuracy", "samples_per_s"} <= set(
+        record
+    )
     assert "test_accuracy" in done.stdout
     assert not list(run.glob("*.tmp"))
 
@@ -78,10 +94,13 @@ def test_resume_after_kill_ends_with_the_same_weights(tmp_path: Path) -> None:
     reference = _weights(only_run(tmp_path / "whole") / "weights.safetensors")
 
     # Start the same run, kill it hard once two epochs are checkpointed, then resume.
-    process = subprocess.Popen([*SPECC, "run", str(spec), "--out", str(tmp_path / "killed"),
-                                "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [*SPECC, "run", str(spec), "--out", str(tmp_path / "killed"), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     metrics = None
     while time.monotonic() < deadline:
@@ -110,8 +129,13 @@ def test_resume_after_kill_ends_with_the_same_weights(tmp_path: Path) -> None:
 
 def test_run_reports_data_that_does_not_fit(tmp_path: Path) -> None:
     data = tmp_path / "d.npz"
-    np.savez(data, x_train=np.zeros((10, 1, 9, 9), np.float32), y_train=np.zeros(10, np.int64),
-             x_test=np.zeros((4, 1, 9, 9), np.float32), y_test=np.zeros(4, np.int64))
+    np.savez(
+        data,
+        x_train=np.zeros((10, 1, 9, 9), np.float32),
+        y_train=np.zeros(10, np.int64),
+        x_test=np.zeros((4, 1, 9, 9), np.float32),
+        y_test=np.zeros(4, np.int64),
+    )
     spec = tmp_path / "s.net"
     spec.write_text(RESUMABLE.replace("digits(size=8)", f'npz("{data}")'))
     done = specc("run", str(spec), "--out", str(tmp_path / "runs"))

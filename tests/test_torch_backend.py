@@ -109,7 +109,7 @@ def test_canonical_weights_round_trip(tmp_path: Path) -> None:
     assert not any(k.endswith("num_batches_tracked") for k in keys)
 
 
-HOSTILE = '''
+HOSTILE = """
 model Evil {
   input __import__: [4]
   dense(3) as self -> relu as forward
@@ -120,7 +120,7 @@ train Evil {
   loss = mse
   optimizer = sgd(lr=0.1)
 }
-'''
+"""
 
 
 def test_spec_cannot_inject_code(tmp_path: Path) -> None:

@@ -22,8 +22,10 @@ BACKENDS = {"torch": _torch, "keras": _keras}
 
 def get_backend(name: str) -> Backend:
     if name not in BACKENDS:
-        raise BackendError(f"unknown backend `{name}`",
-                           help="choose one of: " + ", ".join(f"`{b}`" for b in BACKENDS))
+        raise BackendError(
+            f"unknown backend `{name}`",
+            help="choose one of: " + ", ".join(f"`{b}`" for b in BACKENDS),
+        )
     return BACKENDS[name]()
 
 

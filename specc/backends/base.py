@@ -30,8 +30,9 @@ class Backend:
         raise NotImplementedError
 
     def unsupported(self, node: Node, what: str, help: str = "") -> BackendError:
-        return BackendError(f"{self.title} cannot express {what} (layer `{node.name}`)",
-                            node.span, help)
+        return BackendError(
+            f"{self.title} cannot express {what} (layer `{node.name}`)", node.span, help
+        )
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ class Variables:
         return self.names[node_name]
 
 
-def plan_variables(net: Net, chain_name: str = "x",
-                   reserved: frozenset[str] = frozenset()) -> Variables:
+def plan_variables(
+    net: Net, chain_name: str = "x", reserved: frozenset[str] = frozenset()
+) -> Variables:
     """A value that only the very next node reads lives in `chain_name`, so a plain stack
     of layers reads `x = layer(x)`; any other value gets its node's name."""
     consumers = net.consumers()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from specc.backends.base import Backend, BackendError, plan_variables
+from specc.backends.base import Backend, plan_variables
 from specc.backends.naming import class_name, identifier
 from specc.catalogue.base import feature_axis, fmt, resolve_axis
 from specc.codefmt import format_code
@@ -202,7 +202,8 @@ class TorchBackend(Backend):
             else:
                 if pre:
                     raise self.unsupported(
-                        node, "`avgpool2d` with uneven `same` padding",
+                        node,
+                        "`avgpool2d` with uneven `same` padding",
                         "use an odd kernel, or explicit padding",
                     )
                 code = (
@@ -240,18 +241,21 @@ class TorchBackend(Backend):
             )
             q = xs[0]
             kv = xs[1] if len(xs) > 1 else xs[0]
-            return Layer(attr, code), [f"{out}, _ = self.{attr}({q}, {kv}, {kv}, "
-                                       "need_weights=False)"]
+            return Layer(attr, code), [
+                f"{out}, _ = self.{attr}({q}, {kv}, {kv}, need_weights=False)"
+            ]
         raise self.unsupported(node, f"`{kind}`")
 
-    def _recurrent(self, node: Node, attr: str, shape: Any, x: str,
-                   out: str) -> tuple[Layer, list[str]]:
+    def _recurrent(
+        self, node: Node, attr: str, shape: Any, x: str, out: str
+    ) -> tuple[Layer, list[str]]:
         op = node.op
         bidirectional = op.op == "bidirectional"
         cell = op.layer if bidirectional else op
         code = (
             f"{_RNN[cell.op]}({shape[-1]}, {cell.units}, batch_first=True"
-            + (", bidirectional=True" if bidirectional else "") + ")"
+            + (", bidirectional=True" if bidirectional else "")
+            + ")"
         )
         setup = []
         if cell.op in ("rnn", "lstm"):
@@ -267,7 +271,10 @@ class TorchBackend(Backend):
         if bidirectional:
             # the final state of each direction: forward after the last step, backward after
             # the first
-            return layer, [f"_, {state} = self.{attr}({x})", f"{out} = torch.cat([h[0], h[1]], dim=1)"]
+            return layer, [
+                f"_, {state} = self.{attr}({x})",
+                f"{out} = torch.cat([h[0], h[1]], dim=1)",
+            ]
         return layer, [f"_, {state} = self.{attr}({x})", f"{out} = h[0]"]
 
     # ----- training -------------------------------------------------------------------------

@@ -68,7 +68,9 @@ def _single(value: Any) -> Any:
 StrictInt = Annotated[int, Field(strict=True)]
 Positive = Annotated[int, Field(strict=True, gt=0)]
 NonNegative = Annotated[int, Field(strict=True, ge=0)]
-Pair = Annotated[tuple[StrictInt, StrictInt], BeforeValidator(_pair), AfterValidator(_positive_pair)]
+Pair = Annotated[
+    tuple[StrictInt, StrictInt], BeforeValidator(_pair), AfterValidator(_positive_pair)
+]
 NonNegPair = Annotated[
     tuple[StrictInt, StrictInt], BeforeValidator(_pair), AfterValidator(_nonneg_pair)
 ]
@@ -161,14 +163,20 @@ def resolve_padding(
     """(before, after) padding per spatial axis."""
     if padding == "same":
         return tuple(
-            same_padding(n, k, s, d) for n, k, s, d in zip(sizes, kernel, stride, dilation)
+            same_padding(n, k, s, d)
+            for n, k, s, d in zip(sizes, kernel, stride, dilation, strict=False)
         )
     assert isinstance(padding, tuple)
     return tuple((p, p) for p in padding[: len(sizes)])
 
 
 def window_output(
-    op: str, size: int, kernel: int, stride: int, pads: tuple[int, int], dilation: int = 1,
+    op: str,
+    size: int,
+    kernel: int,
+    stride: int,
+    pads: tuple[int, int],
+    dilation: int = 1,
     ceil: bool = False,
 ) -> int:
     span = (kernel - 1) * dilation + 1

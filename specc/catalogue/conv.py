@@ -62,7 +62,9 @@ class Conv2d(Op):
         pads = self.pads(shape)
         h, w = (
             window_output(self.op, n, k, s, p, d)
-            for n, k, s, p, d in zip(shape[1:], self.kernel, self.stride, pads, self.dilation)
+            for n, k, s, p, d in zip(
+                shape[1:], self.kernel, self.stride, pads, self.dilation, strict=False
+            )
         )
         return (self.filters, h, w)
 
@@ -137,7 +139,13 @@ class Conv2dTranspose(Op):
         expect_rank(self.op, shape, (3,), "an image [C, H, W]", _IMAGE_HELP)
         out = []
         for n, k, s, p, op_, d in zip(
-            shape[1:], self.kernel, self.stride, self.padding, self.output_padding, self.dilation
+            shape[1:],
+            self.kernel,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.dilation,
+            strict=False,
         ):
             if op_ >= max(s, d):
                 raise ShapeError(
@@ -181,7 +189,7 @@ class _Pool2d(Op):
         (shape,) = inputs
         expect_rank(self.op, shape, (3,), "an image [C, H, W]", _IMAGE_HELP)
         if isinstance(self.padding, tuple) and any(
-            p * 2 > k for p, k in zip(self.padding, self.kernel)
+            p * 2 > k for p, k in zip(self.padding, self.kernel, strict=False)
         ):
             raise ShapeError(
                 f"`{self.op}` padding {fmt(list(self.padding))} is more than half the kernel "
@@ -191,7 +199,7 @@ class _Pool2d(Op):
         pads = self.pads(shape)
         h, w = (
             window_output(self.op, n, k, s, p, 1, self.ceil)
-            for n, k, s, p in zip(shape[1:], self.kernel, self.strides, pads)
+            for n, k, s, p in zip(shape[1:], self.kernel, self.strides, pads, strict=False)
         )
         return (shape[0], h, w)
 
@@ -273,7 +281,9 @@ class ZeroPad2d(Op):
     """Zero padding: an integer, [h, w], or [top, bottom, left, right]."""
 
     op: Literal["zero_pad2d"] = "zero_pad2d"
-    padding: Annotated[tuple[NonNegative, NonNegative, NonNegative, NonNegative], BeforeValidator(_four)]
+    padding: Annotated[
+        tuple[NonNegative, NonNegative, NonNegative, NonNegative], BeforeValidator(_four)
+    ]
     family = "shape"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -281,4 +291,3 @@ class ZeroPad2d(Op):
         expect_rank(self.op, shape, (3,), "an image [C, H, W]", _IMAGE_HELP)
         t, b, left, r = self.padding
         return (shape[0], shape[1] + t + b, shape[2] + left + r)
-

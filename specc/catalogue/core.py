@@ -10,8 +10,8 @@ from pydantic import Field
 from specc.catalogue.base import (
     Op,
     Penalty,
-    PositiveFloat,
     Positive,
+    PositiveFloat,
     Rate,
     Shape,
     ShapeError,
@@ -121,7 +121,10 @@ class BatchNorm(Op):
     def output_shape(self, inputs: list[Shape]) -> Shape:
         (shape,) = inputs
         expect_rank(
-            self.op, shape, (1, 3), "an image [C, H, W] or a flat input [F]",
+            self.op,
+            shape,
+            (1, 3),
+            "an image [C, H, W] or a flat input [F]",
             "for sequences [T, F] use `layernorm`",
         )
         return shape
@@ -142,7 +145,10 @@ class LayerNorm(Op):
     def output_shape(self, inputs: list[Shape]) -> Shape:
         (shape,) = inputs
         expect_rank(
-            self.op, shape, (1, 2), "a flat input [F] or a sequence [T, F]",
+            self.op,
+            shape,
+            (1, 2),
+            "a flat input [F] or a sequence [T, F]",
             "for images use `batchnorm`",
         )
         return shape

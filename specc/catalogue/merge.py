@@ -47,7 +47,7 @@ class Concat(Op):
         axis = resolve_axis(self.op, self.axis, first)
         for other in inputs[1:]:
             if len(other) != len(first) or any(
-                a != b for i, (a, b) in enumerate(zip(first, other)) if i != axis
+                a != b for i, (a, b) in enumerate(zip(first, other, strict=False)) if i != axis
             ):
                 raise ShapeError(
                     "`concat` inputs must agree on every axis but the joined one, got "

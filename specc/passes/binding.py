@@ -51,29 +51,41 @@ def bind_arguments(
     if len(args) > len(positional):
         extra_span = args[len(positional)][1]
         raise SpecError(
-            "E0303", f"`{what}` takes at most {len(positional)} positional argument"
-            + ("s" if len(positional) != 1 else "") + f", got {len(args)}",
-            extra_span, label="unexpected argument", help=f"the signature is `{sig}`",
+            "E0303",
+            f"`{what}` takes at most {len(positional)} positional argument"
+            + ("s" if len(positional) != 1 else "")
+            + f", got {len(args)}",
+            extra_span,
+            label="unexpected argument",
+            help=f"the signature is `{sig}`",
         )
-    for name, item in zip(positional, args):
+    for name, item in zip(positional, args, strict=False):
         bound[name] = item
     for name, item in kwargs.items():
         if name not in fields:
             raise SpecError(
-                "E0304", f"`{what}` has no argument `{name}`", item[1], label="unknown argument",
+                "E0304",
+                f"`{what}` has no argument `{name}`",
+                item[1],
+                label="unknown argument",
                 help=did_you_mean(name, fields, "its arguments") + f" (signature: `{sig}`)",
             )
         if name in bound:
             raise SpecError(
-                "E0305", f"argument `{name}` of `{what}` is given twice", item[1],
+                "E0305",
+                f"argument `{name}` of `{what}` is given twice",
+                item[1],
                 help="remove the positional or the named one",
             )
         bound[name] = item
     missing = [f for f in fields if f in required and f not in bound]
     if missing:
         raise SpecError(
-            "E0306", f"`{what}` needs argument `{missing[0]}`", call_span,
-            label=f"missing `{missing[0]}`", help=f"the signature is `{sig}`",
+            "E0306",
+            f"`{what}` needs argument `{missing[0]}`",
+            call_span,
+            label=f"missing `{missing[0]}`",
+            help=f"the signature is `{sig}`",
         )
     return bound
 
@@ -94,16 +106,18 @@ def build_op(
         name, fields, cls.positional_names(), args, kwargs, call_span, sig, required
     )
     values: dict[str, Any] = {}
-    for field, (value, span) in bound.items():
+    for field, (value, _span) in bound.items():
         if isinstance(value, Call):
             if value.name not in REGISTRY:
                 raise SpecError(
-                    "E0301", f"unknown layer `{value.name}`", value.name_span,
+                    "E0301",
+                    f"unknown layer `{value.name}`",
+                    value.name_span,
                     help=did_you_mean(value.name, REGISTRY, "layers"),
                 )
             inner = build_op(
                 value.name,
-                list(zip(value.args, value.arg_spans)),
+                list(zip(value.args, value.arg_spans, strict=False)),
                 {k: (v, value.kwarg_spans[k]) for k, v in value.kwargs.items()},
                 value.span,
                 params,
@@ -124,8 +138,11 @@ def build_op(
             if close.startswith("did you mean"):
                 hint = f"`{value}` is not a parameter of this block; {close}"
         raise SpecError(
-            "E0307", f"invalid `{field}` for `{name}`: {reason}, got {describe(value)}", span,
-            label=reason, help=hint,
+            "E0307",
+            f"invalid `{field}` for `{name}`: {reason}, got {describe(value)}",
+            span,
+            label=reason,
+            help=hint,
         ) from None
 
 
@@ -134,8 +151,10 @@ def _reason(error: dict[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         words = {
-            "greater_than": "greater than", "greater_than_equal": "at least",
-            "less_than": "less than", "less_than_equal": "at most",
+            "greater_than": "greater than",
+            "greater_than_equal": "at least",
+            "less_than": "less than",
+            "less_than_equal": "at most",
         }[kind]
         bound = next(iter(ctx.values()), "")
         return f"must be {words} {bound}"

@@ -62,19 +62,30 @@ class Expander:
         self.model_names = {m.name for m in doc.models}
         for block in doc.blocks:
             if block.name in self.blocks:
-                diagnostics.error("E0401", f"block `{block.name}` is defined twice",
-                                  block.name_span, help="rename one of them")
+                diagnostics.error(
+                    "E0401",
+                    f"block `{block.name}` is defined twice",
+                    block.name_span,
+                    help="rename one of them",
+                )
             elif block.name in REGISTRY:
-                diagnostics.error("E0402", f"block `{block.name}` has the name of a layer",
-                                  block.name_span, help="choose another name for the block")
+                diagnostics.error(
+                    "E0402",
+                    f"block `{block.name}` has the name of a layer",
+                    block.name_span,
+                    help="choose another name for the block",
+                )
             else:
                 self.blocks[block.name] = block
             seen: set[str] = set()
             for param in block.params:
                 if param.name in seen:
-                    diagnostics.error("E0401", f"parameter `{param.name}` of block "
-                                      f"`{block.name}` is defined twice", param.span,
-                                      help="rename one of them")
+                    diagnostics.error(
+                        "E0401",
+                        f"parameter `{param.name}` of block `{block.name}` is defined twice",
+                        param.span,
+                        help="rename one of them",
+                    )
                 seen.add(param.name)
         self.nodes: list[Node] = []
         self.stack: list[str] = []
@@ -86,15 +97,23 @@ class Expander:
         inputs: list[str] = []
         failed = self._run_body(model.body, scope, inputs, top=True)
         if not inputs and not failed:
-            self.diags.error("E0403", f"model `{model.name}` has no input", model.name_span,
-                             help="declare one first: `input x: [1, 28, 28]`")
+            self.diags.error(
+                "E0403",
+                f"model `{model.name}` has no input",
+                model.name_span,
+                help="declare one first: `input x: [1, 28, 28]`",
+            )
             return None
         if failed:
             return None
         self._warn_unused(scope)
         if scope.current is None or scope.current in inputs:
-            self.diags.error("E0404", f"model `{model.name}` has no layers", model.name_span,
-                             help="add layers after the input")
+            self.diags.error(
+                "E0404",
+                f"model `{model.name}` has no layers",
+                model.name_span,
+                help="add layers after the input",
+            )
             return None
         return RawNet(model.name, self.nodes, inputs, scope.current, model.span)
 
@@ -102,12 +121,18 @@ class Expander:
         for name, node in scope.values.items():
             if name not in scope.used and node != scope.current and name not in _RESERVED:
                 self.diags.warning(
-                    "W0401", f"`{name}` is bound but never used", scope.value_spans.get(name),
-                    label="unused", help="use it in a merge, or remove the binding",
+                    "W0401",
+                    f"`{name}` is bound but never used",
+                    scope.value_spans.get(name),
+                    label="unused",
+                    help="use it in a merge, or remove the binding",
                 )
 
     def _run_body(
-        self, body: tuple[ast.Statement, ...], scope: _Scope, inputs: list[str] | None,
+        self,
+        body: tuple[ast.Statement, ...],
+        scope: _Scope,
+        inputs: list[str] | None,
         top: bool = False,
     ) -> bool:
         """Expand statements; report each failing statement and go on. True if any failed."""
@@ -131,11 +156,19 @@ class Expander:
         elif isinstance(stmt, ast.Repeat):
             count = evaluate(stmt.count, scope.env)
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-                raise SpecError("E0405", "`repeat` needs a non-negative integer count",
-                                stmt.count.span, help="write e.g. `repeat 3 { ... }`")
+                raise SpecError(
+                    "E0405",
+                    "`repeat` needs a non-negative integer count",
+                    stmt.count.span,
+                    help="write e.g. `repeat 3 { ... }`",
+                )
             if count * max(1, len(stmt.body)) + len(self.nodes) > MAX_NODES:
-                raise SpecError("E0406", f"`repeat {count}` makes too many layers",
-                                stmt.count.span, help=f"a model may have {MAX_NODES} layers")
+                raise SpecError(
+                    "E0406",
+                    f"`repeat {count}` makes too many layers",
+                    stmt.count.span,
+                    help=f"a model may have {MAX_NODES} layers",
+                )
             for _ in range(count):
                 for inner in stmt.body:
                     self._statement(inner, scope, inputs)
@@ -144,27 +177,53 @@ class Expander:
 
     def _input(self, stmt: ast.InputDecl, scope: _Scope, inputs: list[str] | None) -> None:
         if inputs is None:
-            raise SpecError("E0407", "a block cannot declare inputs", stmt.span,
-                            help="inside a block, `input` names the block's input")
+            raise SpecError(
+                "E0407",
+                "a block cannot declare inputs",
+                stmt.span,
+                help="inside a block, `input` names the block's input",
+            )
         dims = evaluate(stmt.dims, scope.env)
-        if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
-                               for d in dims):
-            raise SpecError("E0408", "input dimensions must be positive integers",
-                            stmt.dims.span, help="write e.g. `[1, 28, 28]` (no batch axis)")
+        if not dims or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims
+        ):
+            raise SpecError(
+                "E0408",
+                "input dimensions must be positive integers",
+                stmt.dims.span,
+                help="write e.g. `[1, 28, 28]` (no batch axis)",
+            )
         if len(dims) > 3:
-            raise SpecError("E0408", f"inputs have at most 3 dimensions, got {len(dims)}",
-                            stmt.dims.span, help="images are [C, H, W], sequences [T, F]")
+            raise SpecError(
+                "E0408",
+                f"inputs have at most 3 dimensions, got {len(dims)}",
+                stmt.dims.span,
+                help="images are [C, H, W], sequences [T, F]",
+            )
         if stmt.dtype not in (None, "int", "float"):
-            raise SpecError("E0409", f"unknown input type `{stmt.dtype}`", stmt.dtype_span,
-                            help="write `int` for token ids, or nothing for floats")
+            raise SpecError(
+                "E0409",
+                f"unknown input type `{stmt.dtype}`",
+                stmt.dtype_span,
+                help="write `int` for token ids, or nothing for floats",
+            )
         if stmt.name in scope.values:
-            raise SpecError("E0410", f"`{stmt.name}` is already defined", stmt.name_span,
-                            help="give the input another name")
+            raise SpecError(
+                "E0410",
+                f"`{stmt.name}` is already defined",
+                stmt.name_span,
+                help="give the input another name",
+            )
         if stmt.name in _RESERVED:
-            raise SpecError("E0411", "`input` cannot name an input", stmt.name_span,
-                            help="choose a name such as `image` or `x`")
-        node = Node(name=stmt.name, op=Input(dims=tuple(dims), dtype=stmt.dtype or "float"),
-                    span=stmt.span)
+            raise SpecError(
+                "E0411",
+                "`input` cannot name an input",
+                stmt.name_span,
+                help="choose a name such as `image` or `x`",
+            )
+        node = Node(
+            name=stmt.name, op=Input(dims=tuple(dims), dtype=stmt.dtype or "float"), span=stmt.span
+        )
         scope.taken.add(stmt.name)
         self.nodes.append(node)
         inputs.append(stmt.name)
@@ -178,7 +237,9 @@ class Expander:
         if name == "input":
             if scope.input_value is None:
                 raise SpecError(
-                    "E0412", "`input` is ambiguous: this model has several inputs", span,
+                    "E0412",
+                    "`input` is ambiguous: this model has several inputs",
+                    span,
                     help="name the input you mean",
                 )
             return scope.input_value
@@ -186,35 +247,55 @@ class Expander:
             scope.used.add(name)
             return scope.values[name]
         raise SpecError(
-            "E0413", f"`{name}` is not defined", span, label="unknown name",
+            "E0413",
+            f"`{name}` is not defined",
+            span,
+            label="unknown name",
             help=did_you_mean(name, list(scope.values) + ["input"], "names defined here"),
         )
 
     def _pipeline(self, stmt: ast.Pipeline, scope: _Scope) -> None:
         current = scope.current
         for index, stage in enumerate(stmt.stages):
-            is_ref = stage.args is None and (
-                stage.name in scope.values or stage.name == "input"
-            ) and stage.name not in REGISTRY and stage.name not in self.blocks
+            is_ref = (
+                stage.args is None
+                and (stage.name in scope.values or stage.name == "input")
+                and stage.name not in REGISTRY
+                and stage.name not in self.blocks
+            )
             if is_ref:
                 if index:
                     raise SpecError(
-                        "E0414", f"`{stage.name}` is a value, not a layer", stage.span,
+                        "E0414",
+                        f"`{stage.name}` is a value, not a layer",
+                        stage.span,
                         help=f"start a new statement with it: `{stage.name} -> ...`",
                     )
                 current = self._reference(stage.name, stage.span, scope)
                 continue
             if current is None:
-                raise SpecError("E0415", "no input before this layer", stage.span,
-                                help="declare an input first: `input x: [1, 28, 28]`")
+                raise SpecError(
+                    "E0415",
+                    "no input before this layer",
+                    stage.span,
+                    help="declare an input first: `input x: [1, 28, 28]`",
+                )
             current = self._stage(stage, scope, current)
         if stmt.target is not None:
             if stmt.target in _RESERVED or stmt.target in REGISTRY or stmt.target in self.blocks:
-                raise SpecError("E0416", f"`{stmt.target}` cannot be used as a name",
-                                stmt.target_span, help="it names a layer, block or the input")
+                raise SpecError(
+                    "E0416",
+                    f"`{stmt.target}` cannot be used as a name",
+                    stmt.target_span,
+                    help="it names a layer, block or the input",
+                )
             if stmt.target in scope.values:
-                raise SpecError("E0410", f"`{stmt.target}` is already defined", stmt.target_span,
-                                help="choose another name")
+                raise SpecError(
+                    "E0410",
+                    f"`{stmt.target}` is already defined",
+                    stmt.target_span,
+                    help="choose another name",
+                )
             scope.values[stmt.target] = current
             if stmt.target_span is not None:
                 scope.value_spans[stmt.target] = stmt.target_span
@@ -226,22 +307,36 @@ class Expander:
         if stage.name not in REGISTRY:
             known = list(REGISTRY) + list(self.blocks)
             if stage.name in self.model_names:
-                raise SpecError("E0302", f"model `{stage.name}` cannot be used as a layer",
-                                stage.name_span, help="define a `block` to reuse layers")
-            raise SpecError("E0301", f"unknown layer `{stage.name}`", stage.name_span,
-                            label="not a layer or block",
-                            help=did_you_mean(stage.name, known, "layers"))
+                raise SpecError(
+                    "E0302",
+                    f"model `{stage.name}` cannot be used as a layer",
+                    stage.name_span,
+                    help="define a `block` to reuse layers",
+                )
+            raise SpecError(
+                "E0301",
+                f"unknown layer `{stage.name}`",
+                stage.name_span,
+                label="not a layer or block",
+                help=did_you_mean(stage.name, known, "layers"),
+            )
         cls = REGISTRY[stage.name]
         args: list[tuple[Any, Span]] = []
         kwargs: dict[str, tuple[Any, Span]] = {}
         inputs: list[str] = []
         for arg in stage.args or ():
             if arg.name is None and kwargs:
-                raise SpecError("E0202", "positional argument after a named one", arg.span,
-                                help="put positional arguments first")
+                raise SpecError(
+                    "E0202",
+                    "positional argument after a named one",
+                    arg.span,
+                    help="put positional arguments first",
+                )
             takes_names = cls.arity != "one" and not args
             if (
-                arg.name is None and takes_names and isinstance(arg.value, ast.Word)
+                arg.name is None
+                and takes_names
+                and isinstance(arg.value, ast.Word)
                 and arg.value.name not in scope.env
             ):
                 inputs.append(self._reference(arg.value.name, arg.value.span, scope))
@@ -250,30 +345,48 @@ class Expander:
             if arg.name is None:
                 args.append((value, arg.span))
             elif arg.name in kwargs:
-                raise SpecError("E0305", f"argument `{arg.name}` is given twice", arg.span,
-                                help="remove one of them")
+                raise SpecError(
+                    "E0305",
+                    f"argument `{arg.name}` is given twice",
+                    arg.span,
+                    help="remove one of them",
+                )
             else:
                 kwargs[arg.name] = (value, arg.span)
         if cls.arity == "many" and len(inputs) < 2:
             raise SpecError(
-                "E0417", f"`{stage.name}` needs two or more named inputs", stage.span,
+                "E0417",
+                f"`{stage.name}` needs two or more named inputs",
+                stage.span,
                 help=f"bind the branches to names and write `{stage.name}(a, b)`",
             )
         if cls.arity == "one_or_two" and len(inputs) > 2:
-            raise SpecError("E0417", f"`{stage.name}` takes one or two inputs", stage.span,
-                            help="give (query) or (query, key_value)")
+            raise SpecError(
+                "E0417",
+                f"`{stage.name}` takes one or two inputs",
+                stage.span,
+                help="give (query) or (query, key_value)",
+            )
         for arg_value, arg_span in args:
             if isinstance(arg_value, Symbol) and cls.arity == "many":
-                raise SpecError("E0413", f"`{arg_value}` is not defined", arg_span,
-                                help="merge inputs must be bound names")
+                raise SpecError(
+                    "E0413",
+                    f"`{arg_value}` is not defined",
+                    arg_span,
+                    help="merge inputs must be bound names",
+                )
         op = build_op(stage.name, args, kwargs, stage.span, tuple(scope.env))
         if POISON in inputs or current == POISON:
             return POISON
         name = self._name(stage, scope)
         node = Node(name=name, op=op, inputs=tuple(inputs or [current]), span=stage.span)
         if len(self.nodes) >= MAX_NODES:
-            raise SpecError("E0406", "the model has too many layers", stage.span,
-                            help=f"a model may have {MAX_NODES} layers")
+            raise SpecError(
+                "E0406",
+                "the model has too many layers",
+                stage.span,
+                help=f"a model may have {MAX_NODES} layers",
+            )
         self.nodes.append(node)
         return name
 
@@ -281,8 +394,12 @@ class Expander:
         if stage.alias is None:
             return scope.fresh(stage.name)
         if stage.alias in scope.taken:
-            raise SpecError("E0418", f"the name `{stage.alias}` is already used in this scope",
-                            stage.alias_span, help="choose another name")
+            raise SpecError(
+                "E0418",
+                f"the name `{stage.alias}` is already used in this scope",
+                stage.alias_span,
+                help="choose another name",
+            )
         scope.taken.add(stage.alias)
         return scope.prefix + stage.alias
 
@@ -291,15 +408,26 @@ class Expander:
         if current == POISON:
             return POISON
         if block.name in self.stack:
-            raise SpecError("E0419", f"block `{block.name}` uses itself", stage.span,
-                            help="blocks cannot be recursive; use `repeat`")
+            raise SpecError(
+                "E0419",
+                f"block `{block.name}` uses itself",
+                stage.span,
+                help="blocks cannot be recursive; use `repeat`",
+            )
         if len(self.stack) >= MAX_DEPTH:
-            raise SpecError("E0419", "blocks are nested too deeply", stage.span,
-                            help=f"at most {MAX_DEPTH} levels")
+            raise SpecError(
+                "E0419",
+                "blocks are nested too deeply",
+                stage.span,
+                help=f"at most {MAX_DEPTH} levels",
+            )
         names = [p.name for p in block.params]
         required = {p.name for p in block.params if p.default is None}
-        sig = f"{block.name}(" + ", ".join(
-            p.name if p.default is None else f"{p.name}=..." for p in block.params) + ")"
+        sig = (
+            f"{block.name}("
+            + ", ".join(p.name if p.default is None else f"{p.name}=..." for p in block.params)
+            + ")"
+        )
         from specc.passes.binding import bind_arguments
 
         args: list[tuple[Any, Span]] = []
@@ -308,8 +436,12 @@ class Expander:
             value = evaluate(arg.value, scope.env)
             if arg.name is None:
                 if kwargs:
-                    raise SpecError("E0202", "positional argument after a named one", arg.span,
-                                    help="put positional arguments first")
+                    raise SpecError(
+                        "E0202",
+                        "positional argument after a named one",
+                        arg.span,
+                        help="put positional arguments first",
+                    )
                 args.append((value, arg.span))
             else:
                 kwargs[arg.name] = (value, arg.span)
@@ -331,7 +463,11 @@ class Expander:
             self.stack.pop()
         self._warn_unused(inner)
         if inner.current == current:
-            raise SpecError("E0420", f"block `{block.name}` has no layers", stage.span,
-                            help="add layers to the block")
+            raise SpecError(
+                "E0420",
+                f"block `{block.name}` has no layers",
+                stage.span,
+                help="add layers to the block",
+            )
         assert inner.current is not None
         return inner.current

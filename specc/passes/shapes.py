@@ -30,13 +30,23 @@ def infer(raw: RawNet, diags: Diagnostics) -> Net | None:
         op = node.op
         label = "input has shape " + " and ".join(fmt(s) for s in ins)
         if op.input_dtype == "int" and in_dtype != "int":
-            diags.error("E0502", f"`{op.op}` needs token ids, but its input holds numbers",
-                        node.span, label=label, help="declare the input as `[T] int`")
+            diags.error(
+                "E0502",
+                f"`{op.op}` needs token ids, but its input holds numbers",
+                node.span,
+                label=label,
+                help="declare the input as `[T] int`",
+            )
             ok = False
             continue
         if op.input_dtype != "int" and in_dtype == "int":
-            diags.error("E0503", f"`{op.op}` cannot take token ids", node.span, label=label,
-                        help="add `embedding(vocab, dim)` first")
+            diags.error(
+                "E0503",
+                f"`{op.op}` cannot take token ids",
+                node.span,
+                label=label,
+                help="add `embedding(vocab, dim)` first",
+            )
             ok = False
             continue
         try:
@@ -51,11 +61,18 @@ def infer(raw: RawNet, diags: Diagnostics) -> Net | None:
         dtypes[node.name] = "float"
         out.append(
             Node(
-                name=node.name, op=op, inputs=node.inputs, shape=shape, trainable=trainable,
-                non_trainable=frozen, macs=macs, span=node.span,
+                name=node.name,
+                op=op,
+                inputs=node.inputs,
+                shape=shape,
+                trainable=trainable,
+                non_trainable=frozen,
+                macs=macs,
+                span=node.span,
             )
         )
     if not ok or raw.output is None:
         return None
-    return Net(name=raw.name, nodes=tuple(out), inputs=tuple(raw.inputs), output=raw.output,
-               span=raw.span)
+    return Net(
+        name=raw.name, nodes=tuple(out), inputs=tuple(raw.inputs), output=raw.output, span=raw.span
+    )

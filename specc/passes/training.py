@@ -21,7 +21,6 @@ from specc.training import (
     LATENTS,
     OPTIMIZERS,
     SCHEDULES,
-    EarlyStopping,
     Gan,
     Supervised,
 )
@@ -29,8 +28,13 @@ from specc.values import Call, Symbol, describe, evaluate, plain
 
 # key -> table of callable kinds, for settings whose values are calls like `sgd(lr=0.1)`
 _TABLES: dict[str, dict[str, type[BaseModel]]] = {
-    "data": DATASETS, "optimizer": OPTIMIZERS, "g_optimizer": OPTIMIZERS,
-    "d_optimizer": OPTIMIZERS, "schedule": SCHEDULES, "augment": AUGMENTS, "latent": LATENTS,
+    "data": DATASETS,
+    "optimizer": OPTIMIZERS,
+    "g_optimizer": OPTIMIZERS,
+    "d_optimizer": OPTIMIZERS,
+    "schedule": SCHEDULES,
+    "augment": AUGMENTS,
+    "latent": LATENTS,
 }
 _LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
 _SQUASHING = ("softmax", "sigmoid", "log_softmax")
@@ -42,25 +46,45 @@ def _call_config(key: str, value: Any, span: Span) -> Any:
         return plain(value)
     if isinstance(value, list):
         if key != "augment":
-            raise SpecError("E0601", f"`{key}` takes one value, got {describe(value)}", span,
-                            help=f"write one of: {', '.join(table)}")
+            raise SpecError(
+                "E0601",
+                f"`{key}` takes one value, got {describe(value)}",
+                span,
+                help=f"write one of: {', '.join(table)}",
+            )
         return [_call_config(key, v, span) for v in value]
     if isinstance(value, Symbol):
         value = Call(str(value), (), {}, span, span, (), {})
     if not isinstance(value, Call):
-        raise SpecError("E0601", f"`{key}` needs a call such as `{next(iter(table))}(...)`, got "
-                        f"{describe(value)}", span, help=f"one of: {', '.join(table)}")
+        raise SpecError(
+            "E0601",
+            f"`{key}` needs a call such as `{next(iter(table))}(...)`, got {describe(value)}",
+            span,
+            help=f"one of: {', '.join(table)}",
+        )
     if value.name not in table:
-        raise SpecError("E0602", f"unknown {key.replace('_', ' ')} `{value.name}`",
-                        value.name_span, help=did_you_mean(value.name, table, f"{key} kinds"))
+        raise SpecError(
+            "E0602",
+            f"unknown {key.replace('_', ' ')} `{value.name}`",
+            value.name_span,
+            help=did_you_mean(value.name, table, f"{key} kinds"),
+        )
     cls = table[value.name]
     fields = [f for f in cls.model_fields if f != "kind"]
     required = {f for f in fields if cls.model_fields[f].is_required()}
-    sig = f"{value.name}(" + ", ".join(
-        f if f in required else f"{f}={cls.model_fields[f].default}" for f in fields) + ")"
+    sig = (
+        f"{value.name}("
+        + ", ".join(f if f in required else f"{f}={cls.model_fields[f].default}" for f in fields)
+        + ")"
+    )
     bound = bind_arguments(
-        value.name, fields, fields, list(zip(value.args, value.arg_spans)),
-        {k: (v, value.kwarg_spans[k]) for k, v in value.kwargs.items()}, value.span, sig,
+        value.name,
+        fields,
+        fields,
+        list(zip(value.args, value.arg_spans, strict=False)),
+        {k: (v, value.kwarg_spans[k]) for k, v in value.kwargs.items()},
+        value.span,
+        sig,
         required,
     )
     data = {k: plain(v) for k, (v, _) in bound.items()}
@@ -70,8 +94,12 @@ def _call_config(key: str, value: Any, span: Span) -> Any:
         first = err.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else ""
         bad, bad_span = bound.get(field, (None, value.span))
-        raise SpecError("E0603", f"invalid `{field}` for `{value.name}`: {_reason(first)}, got "
-                        f"{describe(bad)}", bad_span, help=f"the signature is `{sig}`") from None
+        raise SpecError(
+            "E0603",
+            f"invalid `{field}` for `{value.name}`: {_reason(first)}, got {describe(bad)}",
+            bad_span,
+            help=f"the signature is `{sig}`",
+        ) from None
 
 
 def _settings(section: ast.SectionDef, allowed: list[str], diags: Diagnostics) -> dict[str, Any]:
@@ -80,12 +108,20 @@ def _settings(section: ast.SectionDef, allowed: list[str], diags: Diagnostics) -
     for setting in section.settings:
         try:
             if setting.key not in allowed:
-                raise SpecError("E0604", f"`{section.kind}` has no setting `{setting.key}`",
-                                setting.key_span, label="unknown setting",
-                                help=did_you_mean(setting.key, allowed, "settings"))
+                raise SpecError(
+                    "E0604",
+                    f"`{section.kind}` has no setting `{setting.key}`",
+                    setting.key_span,
+                    label="unknown setting",
+                    help=did_you_mean(setting.key, allowed, "settings"),
+                )
             if setting.key in values:
-                raise SpecError("E0605", f"`{setting.key}` is set twice", setting.key_span,
-                                help="remove one of them")
+                raise SpecError(
+                    "E0605",
+                    f"`{setting.key}` is set twice",
+                    setting.key_span,
+                    help="remove one of them",
+                )
             value = evaluate(setting.value, {})
             if setting.key == "early_stopping":
                 value = _early_stopping(value, setting.value.span)
@@ -104,16 +140,24 @@ def _early_stopping(value: Any, span: Span) -> Any:
         return {"patience": value}
     if isinstance(value, Call) and value.name == "early_stopping":
         if len(value.args) > 2:
-            raise SpecError("E0606", "`early_stopping` takes at most 2 positional arguments, "
-                            f"got {len(value.args)}", value.arg_spans[2],
-                            help="the signature is `early_stopping(patience=3, min_delta=0.0)`")
-        return {**dict(zip(("patience", "min_delta"), value.args)), **value.kwargs}
-    raise SpecError("E0606", "`early_stopping` needs a patience in epochs", span,
-                    help="write `early_stopping = 3` or `early_stopping(patience=3)`")
+            raise SpecError(
+                "E0606",
+                f"`early_stopping` takes at most 2 positional arguments, got {len(value.args)}",
+                value.arg_spans[2],
+                help="the signature is `early_stopping(patience=3, min_delta=0.0)`",
+            )
+        return {**dict(zip(("patience", "min_delta"), value.args, strict=False)), **value.kwargs}
+    raise SpecError(
+        "E0606",
+        "`early_stopping` needs a patience in epochs",
+        span,
+        help="write `early_stopping = 3` or `early_stopping(patience=3)`",
+    )
 
 
-def _validated(cls: type[BaseModel], values: dict[str, Any], section: ast.SectionDef,
-               diags: Diagnostics) -> Any:
+def _validated(
+    cls: type[BaseModel], values: dict[str, Any], section: ast.SectionDef, diags: Diagnostics
+) -> Any:
     spans: dict[str, Span] = values.pop("__spans__")
     try:
         return cls(**values)
@@ -122,17 +166,25 @@ def _validated(cls: type[BaseModel], values: dict[str, Any], section: ast.Sectio
             key = str(error["loc"][0]) if error["loc"] else ""
             span = spans.get(key, section.name_span)
             if error.get("type") == "missing":
-                diags.error("E0607", f"`{section.kind} {section.name}` needs `{key}`",
-                            section.name_span, help=f"add `{key} = ...`")
+                diags.error(
+                    "E0607",
+                    f"`{section.kind} {section.name}` needs `{key}`",
+                    section.name_span,
+                    help=f"add `{key} = ...`",
+                )
             else:
                 reason = _reason(error)
                 if _is_list_field(cls, key) and error.get("type") in (
-                    "tuple_type", "model_type", "model_attributes_type", "literal_error",
+                    "tuple_type",
+                    "model_type",
+                    "model_attributes_type",
+                    "literal_error",
                     "union_tag_invalid",
                 ):
                     reason = "must be a list"
-                diags.error("E0603", f"invalid `{key}`: {reason}", span,
-                            help=_setting_help(cls, key))
+                diags.error(
+                    "E0603", f"invalid `{key}`: {reason}", span, help=_setting_help(cls, key)
+                )
         return None
 
 
@@ -160,8 +212,7 @@ def _setting_help(cls: type[BaseModel], key: str) -> str:
     if isinstance(default, int):
         return f"write a non-negative integer (the default is {default})"
     if isinstance(default, float) or default is None:
-        return "write a positive number" if "gt=0" in repr(field.metadata) else \
-            "write a number"
+        return "write a positive number" if "gt=0" in repr(field.metadata) else "write a number"
     return "see docs/language.md for the settings"
 
 
@@ -189,15 +240,23 @@ def build_training(
     if not doc.sections:
         return None
     for extra in doc.sections[1:]:
-        diags.error("E0608", "a spec has one `train` or `gan` section", extra.span,
-                    help="move other training setups into their own spec files")
+        diags.error(
+            "E0608",
+            "a spec has one `train` or `gan` section",
+            extra.span,
+            help="move other training setups into their own spec files",
+        )
     section = doc.sections[0]
     known = set(nets) | failed_models
     if section.kind == "train":
         allowed = [f for f in Supervised.model_fields if f not in ("kind", "model")]
         if section.name not in known:
-            diags.error("E0609", f"`train {section.name}`: no model `{section.name}`",
-                        section.name_span, help=did_you_mean(section.name, known, "models"))
+            diags.error(
+                "E0609",
+                f"`train {section.name}`: no model `{section.name}`",
+                section.name_span,
+                help=did_you_mean(section.name, known, "models"),
+            )
             return None
         values = _settings(section, allowed, diags)
         spans = dict(values["__spans__"])
@@ -212,8 +271,12 @@ def build_training(
         if key in values:
             name = values[key]
             if not isinstance(name, str) or name not in known:
-                diags.error("E0609", f"`{key}` must name a model, got {describe(name)}",
-                            spans[key], help=did_you_mean(str(name), known, "models"))
+                diags.error(
+                    "E0609",
+                    f"`{key}` must name a model, got {describe(name)}",
+                    spans[key],
+                    help=did_you_mean(str(name), known, "models"),
+                )
                 return None
     if "optimizer" in values:
         opt = values.pop("optimizer")
@@ -223,8 +286,9 @@ def build_training(
         spans.setdefault("d_optimizer", spans["optimizer"])
     config = _validated(Gan, {**values, "name": section.name}, section, diags)
     if config is not None and config.generator in nets and config.discriminator in nets:
-        _check_gan(config, nets[config.generator], nets[config.discriminator], spans,
-                   section, diags)
+        _check_gan(
+            config, nets[config.generator], nets[config.discriminator], spans, section, diags
+        )
     return config
 
 
@@ -250,82 +314,153 @@ def _check_data(data: Any, net: Net, span: Span, diags: Diagnostics) -> None:
     fix = f"make the model's input {fmt(have)}"
     if len(want) == 3 and want[0] == 1 and want[1] == want[2] and data.kind == "digits":
         fix = f"use `digits(size={want[1]})`"
-    diags.error("E0610", f"`{data.kind}` gives samples {fmt(have)}, but `{net.name}` takes "
-                f"{fmt(want)}", span, label="data shape", help=fix)
+    diags.error(
+        "E0610",
+        f"`{data.kind}` gives samples {fmt(have)}, but `{net.name}` takes {fmt(want)}",
+        span,
+        label="data shape",
+        help=fix,
+    )
 
 
-def _check_supervised(config: Supervised, net: Net, spans: dict[str, Span],
-                      section: ast.SectionDef, diags: Diagnostics) -> None:
+def _check_supervised(
+    config: Supervised,
+    net: Net,
+    spans: dict[str, Span],
+    section: ast.SectionDef,
+    diags: Diagnostics,
+) -> None:
     if len(net.inputs) != 1:
-        diags.error("E0611", f"`train` needs a model with one input; `{net.name}` has "
-                    f"{len(net.inputs)}", section.name_span,
-                    help="train a single-input model")
+        diags.error(
+            "E0611",
+            f"`train` needs a model with one input; `{net.name}` has {len(net.inputs)}",
+            section.name_span,
+            help="train a single-input model",
+        )
         return
     data_span = spans.get("data", section.name_span)
     _check_data(config.data, net, data_span, diags)
     if config.augment and len(net.input_nodes[0].shape or ()) != 3:
-        diags.error("E0617", "`augment` works on images [C, H, W], but "
-                    f"`{net.name}` takes {fmt(net.input_nodes[0].shape or ())}",
-                    spans.get("augment", section.name_span), help="remove `augment`")
+        diags.error(
+            "E0617",
+            "`augment` works on images [C, H, W], but "
+            f"`{net.name}` takes {fmt(net.input_nodes[0].shape or ())}",
+            spans.get("augment", section.name_span),
+            help="remove `augment`",
+        )
     out = net.output_shape
     loss_span = spans.get("loss", section.name_span)
     classes = _classes(config.data)
-    if config.loss in CLASSIFICATION_LOSSES or config.loss in ("bce", "bce_with_logits"):
-        if len(out) != 1:
-            diags.error("E0612", f"`{config.loss}` needs a flat output [classes], but "
-                        f"`{net.name}` gives {fmt(out)}", loss_span,
-                        help="end the model with `flatten` and `dense(classes)`")
-            return
+    flat_output = config.loss in CLASSIFICATION_LOSSES + ("bce", "bce_with_logits")
+    if flat_output and len(out) != 1:
+        diags.error(
+            "E0612",
+            f"`{config.loss}` needs a flat output [classes], but `{net.name}` gives {fmt(out)}",
+            loss_span,
+            help="end the model with `flatten` and `dense(classes)`",
+        )
+        return
     if config.loss in CLASSIFICATION_LOSSES and classes is not None and out[0] != classes:
         scores = f"{out[0]} score" + ("s" if out[0] != 1 else "")
-        diags.error("E0613", f"`{net.name}` gives {scores}, but `{config.data.kind}` has "
-                    f"{classes} classes", loss_span, label="class count",
-                    help=f"end the model with `dense({classes})`")
+        diags.error(
+            "E0613",
+            f"`{net.name}` gives {scores}, but `{config.data.kind}` has {classes} classes",
+            loss_span,
+            label="class count",
+            help=f"end the model with `dense({classes})`",
+        )
     if config.loss in ("bce", "bce_with_logits"):
         if out[0] != 1:
-            diags.error("E0614", f"`{config.loss}` needs one output per sample, got {fmt(out)}",
-                        loss_span, help="end the model with `dense(1)`")
+            diags.error(
+                "E0614",
+                f"`{config.loss}` needs one output per sample, got {fmt(out)}",
+                loss_span,
+                help="end the model with `dense(1)`",
+            )
         elif classes is not None and classes != 2:
-            diags.error("E0615", f"`{config.loss}` is for two classes; `{config.data.kind}` has "
-                        f"{classes}", loss_span, help="use `cross_entropy`")
-    if config.loss not in CLASSIFICATION_LOSSES + ("bce", "bce_with_logits") and \
-            config.data.kind in DATASET_CLASSES:
-        diags.error("E0616", f"`{config.loss}` needs regression targets, but "
-                    f"`{config.data.kind}` gives class labels", loss_span,
-                    help="use `cross_entropy`, or `npz(...)` with real-valued targets")
+            diags.error(
+                "E0615",
+                f"`{config.loss}` is for two classes; `{config.data.kind}` has {classes}",
+                loss_span,
+                help="use `cross_entropy`",
+            )
+    if (
+        config.loss not in CLASSIFICATION_LOSSES + ("bce", "bce_with_logits")
+        and config.data.kind in DATASET_CLASSES
+    ):
+        diags.error(
+            "E0616",
+            f"`{config.loss}` needs regression targets, but "
+            f"`{config.data.kind}` gives class labels",
+            loss_span,
+            help="use `cross_entropy`, or `npz(...)` with real-valued targets",
+        )
     last = net.node(net.output).kind
     if config.loss in _LOGIT_LOSSES and last in _SQUASHING:
-        diags.warning("W0601", f"the model ends in `{last}`, but `{config.loss}` expects raw "
-                      "scores (logits)", net.node(net.output).span, label="applied twice",
-                      help=f"remove `{last}`; the loss applies it")
+        diags.warning(
+            "W0601",
+            f"the model ends in `{last}`, but `{config.loss}` expects raw scores (logits)",
+            net.node(net.output).span,
+            label="applied twice",
+            help=f"remove `{last}`; the loss applies it",
+        )
     if config.loss == "nll" and last != "log_softmax":
-        diags.warning("W0602", "`nll` expects log-probabilities, but the model does not end "
-                      "in `log_softmax`", loss_span, help="use `cross_entropy` on raw scores")
+        diags.warning(
+            "W0602",
+            "`nll` expects log-probabilities, but the model does not end in `log_softmax`",
+            loss_span,
+            help="use `cross_entropy` on raw scores",
+        )
     for key in ("l1", "l2"):
         if getattr(config, key) and any(getattr(n.op, key, 0.0) for n in net.layers):
-            diags.warning("W0603", f"`{key}` is set for training and on layers; both apply",
-                          spans.get(key), help="keep one of them")
+            diags.warning(
+                "W0603",
+                f"`{key}` is set for training and on layers; both apply",
+                spans.get(key),
+                help="keep one of them",
+            )
 
 
-def _check_gan(config: Gan, gen: Net, disc: Net, spans: dict[str, Span],
-               section: ast.SectionDef, diags: Diagnostics) -> None:
+def _check_gan(
+    config: Gan,
+    gen: Net,
+    disc: Net,
+    spans: dict[str, Span],
+    section: ast.SectionDef,
+    diags: Diagnostics,
+) -> None:
     latent_span = spans.get("latent", section.name_span)
     g_in = gen.input_nodes[0].shape
     if len(gen.inputs) != 1 or g_in != (config.latent.dim,):
-        diags.error("E0620", f"`latent` gives vectors [{config.latent.dim}], but `{gen.name}` "
-                    f"takes {fmt(g_in or ())}", latent_span,
-                    help=f"use `{config.latent.kind}({(g_in or (0,))[0]})`")
+        diags.error(
+            "E0620",
+            f"`latent` gives vectors [{config.latent.dim}], but `{gen.name}` "
+            f"takes {fmt(g_in or ())}",
+            latent_span,
+            help=f"use `{config.latent.kind}({(g_in or (0,))[0]})`",
+        )
     d_in = disc.input_nodes[0].shape
     if gen.output_shape != d_in:
-        diags.error("E0621", f"`{gen.name}` makes {fmt(gen.output_shape)}, but `{disc.name}` "
-                    f"takes {fmt(d_in or ())}", spans.get("generator", section.name_span),
-                    help="make the generator's output shape the discriminator's input shape")
+        diags.error(
+            "E0621",
+            f"`{gen.name}` makes {fmt(gen.output_shape)}, but `{disc.name}` "
+            f"takes {fmt(d_in or ())}",
+            spans.get("generator", section.name_span),
+            help="make the generator's output shape the discriminator's input shape",
+        )
     if disc.output_shape != (1,):
-        diags.error("E0622", f"`{disc.name}` must give one score per sample, got "
-                    f"{fmt(disc.output_shape)}", spans.get("discriminator", section.name_span),
-                    help="end the discriminator with `dense(1)`")
+        diags.error(
+            "E0622",
+            f"`{disc.name}` must give one score per sample, got {fmt(disc.output_shape)}",
+            spans.get("discriminator", section.name_span),
+            help="end the discriminator with `dense(1)`",
+        )
     _check_data(config.data, disc, spans.get("data", section.name_span), diags)
     last = disc.node(disc.output).kind
     if last in _SQUASHING:
-        diags.warning("W0601", f"the discriminator ends in `{last}`, but GAN losses expect raw "
-                      "scores", disc.node(disc.output).span, help=f"remove `{last}`")
+        diags.warning(
+            "W0601",
+            f"the discriminator ends in `{last}`, but GAN losses expect raw scores",
+            disc.node(disc.output).span,
+            help=f"remove `{last}`",
+        )
