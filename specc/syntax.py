@@ -79,7 +79,7 @@ def _parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         postlex=_Separators(),
-        cache=False,
+        cache=True,  # parse tables are pickled to a temp file: ~0.1 s less start-up
     )
 
 
