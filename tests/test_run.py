@@ -34,8 +34,14 @@ def only_run(parent: Path) -> Path:
     return run
 
 
-def test_lenet5_trains_on_digits(tmp_path: Path) -> None:
-    done = specc("run", str(ROOT / "specs" / "lenet5.net"), "--out", str(tmp_path), "--quiet")
+@pytest.mark.parametrize("backend", ["torch", "keras"])
+def test_lenet5_trains_on_digits(tmp_path: Path, backend: str) -> None:
+    if backend == "keras":
+        pytest.importorskip("keras")
+    done = specc(
+        "run", str(ROOT / "specs" / "lenet5.net"), "--backend", backend, "--out", str(tmp_path),
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     run = only_run(tmp_path)
     summary = json.loads((run / "summary.json").read_text())

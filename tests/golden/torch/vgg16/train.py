@@ -57,14 +57,17 @@ class Progress:
         self.enabled = enabled and sys.stderr.isatty()
         self.last = 0.0
 
-    def show(self, text: str, force: bool = False) -> bool:
+    def due(self) -> bool:
+        """True at most five times a second: reading the running loss syncs the device."""
         now = time.perf_counter()
-        if not self.enabled or (not force and now - self.last < 0.2):
+        if not self.enabled or now - self.last < 0.2:
             return False
         self.last = now
+        return True
+
+    def show(self, text: str) -> None:
         sys.stderr.write("\r" + text[:120].ljust(120))
         sys.stderr.flush()
-        return True
 
     def done(self) -> None:
         if self.enabled:
@@ -210,11 +213,12 @@ def main() -> None:
             total_loss += loss.detach().float() * len(xb)
             total_correct += correct
             seen += len(xb)
-            if progress.enabled:
+            if progress.due():
                 rate = seen / max(time.perf_counter() - t0, 1e-9)
                 progress.show(
-                    f"epoch {epoch + 1}/{epochs} {seen}/{n} "
-                    f"loss {total_loss.item() / seen:.4f} {rate:,.0f} samples/s"
+                    f"epoch {epoch + 1}/{epochs} batch {seen}/{n} "
+                    f"loss {total_loss.item() / seen:.4f} "
+                    f"accuracy {total_correct.item() / seen:.4f} {rate:,.0f} samples/s"
                 )
         progress.done()
         elapsed = time.perf_counter() - t0
