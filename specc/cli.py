@@ -119,7 +119,20 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(files["model.py"])
         return EXIT_OK
-    write_tree(args.out, files)
+    if args.data:
+        if result.spec.training is None:
+            raise UsageError(f"{args.file} has no `train` or `gan` section, so no data set")
+        from specc.datasets import save_npz
+        from specc.run import prepare_data
+
+        arrays = prepare_data(result.spec)
+        if isinstance(arrays, int):
+            return arrays
+        write_tree(args.out, files)
+        save_npz(arrays, f"{args.out}/data.npz")
+        files = {**files, "data.npz": ""}
+    else:
+        write_tree(args.out, files)
     print(f"wrote {', '.join(sorted(files))} to {args.out}")
     return EXIT_OK
 
@@ -164,7 +177,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--backend", default="torch", help="torch (default) or keras")
     p.add_argument("-o", "--out", metavar="DIR",
-                   help="write model.py, train.py and data files to DIR (default: print model.py)")
+                   help="write model.py and train.py to DIR (default: print model.py)")
+    p.add_argument("--data", action="store_true",
+                   help="with -o: also prepare the spec's data set as DIR/data.npz")
     p.set_defaults(func=cmd_compile)
 
     p = verbs.add_parser("run", help="compile, train, evaluate and keep the results")

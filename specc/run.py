@@ -13,12 +13,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from specc.backends import BackendError, get_backend
 from specc.compiler import Result
 from specc.diagnostics import render_all
 from specc.files import write_atomic, write_tree
+from specc.ir import Spec
 from specc.training import Gan, Supervised
+
+if TYPE_CHECKING:
+    from specc import datasets
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -58,7 +63,7 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
             f"{backend.title} cannot train a `{spec.training.kind}` section yet; "
             "`specc compile` emits its models"
         )
-    arrays = _prepare_data(spec)
+    arrays = prepare_data(spec)
     if isinstance(arrays, int):
         return arrays
     from specc import datasets
@@ -82,16 +87,17 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
     return _train(run_dir, args, resume=False)
 
 
-def _prepare_data(spec: object):  # -> datasets.Arrays | int
+def prepare_data(spec: Spec) -> datasets.Arrays | int:
+    """The spec's data set, checked against its model; an exit code after an error."""
     from specc import datasets
 
-    config = spec.training  # type: ignore[attr-defined]
+    config = spec.training
     if isinstance(config, Supervised):
-        net = spec.model(config.model)  # type: ignore[attr-defined]
+        net = spec.model(config.model)
         loss = config.loss
     else:
         assert isinstance(config, Gan)
-        net = spec.model(config.discriminator)  # type: ignore[attr-defined]
+        net = spec.model(config.discriminator)
         loss = "gan"
     node = net.input_nodes[0]
     try:
@@ -105,7 +111,7 @@ def _prepare_data(spec: object):  # -> datasets.Arrays | int
     return arrays
 
 
-def _to_unit_range(arrays):  # -> datasets.Arrays
+def _to_unit_range(arrays: datasets.Arrays) -> datasets.Arrays:
     """GAN real data: scaled to [-1, 1] (the range of a `tanh` generator) with the training
     split's minimum and maximum."""
     import dataclasses
@@ -113,7 +119,7 @@ def _to_unit_range(arrays):  # -> datasets.Arrays
     low, high = float(arrays.x_train.min()), float(arrays.x_train.max())
     scale = 2.0 / (high - low) if high > low else 1.0
 
-    def unit(x):  # noqa: ANN001, ANN202
+    def unit(x: Any) -> Any:
         return ((x - low) * scale - 1.0).astype("float32")
 
     return dataclasses.replace(arrays, x_train=unit(arrays.x_train), x_test=unit(arrays.x_test))

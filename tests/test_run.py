@@ -163,3 +163,16 @@ def test_resume_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
     done = specc("run", str(ROOT / "specs" / "lenet5.net"), "--resume", str(tmp_path))
     assert done.returncode == 2
     assert "not a run folder" in done.stderr
+
+
+def test_compile_with_data_gives_a_standalone_training_folder(tmp_path: Path) -> None:
+    spec = tmp_path / "small.net"
+    spec.write_text(RESUMABLE.replace("epochs = 6", "epochs = 1"))
+    out = tmp_path / "out"
+    done = specc("compile", str(spec), "-o", str(out), "--data")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["data.npz", "model.py", "train.py"]
+    trained = subprocess.run([sys.executable, "train.py", "--out", "run", "--quiet"], cwd=out,
+                             capture_output=True, text=True, timeout=300)
+    assert trained.returncode == 0, trained.stderr
+    assert (out / "run" / "weights.safetensors").exists()
