@@ -113,8 +113,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
         backend = get_backend(args.backend)
         files = backend.emit(result.spec, result.source.text)
     except BackendError as err:
-        print(render_all([err.diagnostic], result.source, color=_color(sys.stderr)),
-              file=sys.stderr)
+        print(
+            render_all([err.diagnostic], result.source, color=_color(sys.stderr)), file=sys.stderr
+        )
         return EXIT_SPEC
     if args.out is None:
         sys.stdout.write(files["model.py"])
@@ -176,10 +177,17 @@ def parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("compile", help="emit standalone PyTorch or Keras code")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--backend", default="torch", help="torch (default) or keras")
-    p.add_argument("-o", "--out", metavar="DIR",
-                   help="write model.py and train.py to DIR (default: print model.py)")
-    p.add_argument("--data", action="store_true",
-                   help="with -o: also prepare the spec's data set as DIR/data.npz")
+    p.add_argument(
+        "-o",
+        "--out",
+        metavar="DIR",
+        help="write model.py and train.py to DIR (default: print model.py)",
+    )
+    p.add_argument(
+        "--data",
+        action="store_true",
+        help="with -o: also prepare the spec's data set as DIR/data.npz",
+    )
     p.set_defaults(func=cmd_compile)
 
     p = verbs.add_parser("run", help="compile, train, evaluate and keep the results")

@@ -255,11 +255,15 @@ def test_emitted_code_is_ruff_clean(source: str, tmp_path: Path) -> None:
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     ruff = _ruff()
-    check = subprocess.run([ruff, "check", "--isolated", str(tmp_path)],
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [ruff, "check", "--isolated", str(tmp_path)], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout
-    fmt = subprocess.run([ruff, "format", "--isolated", "--check", "--diff", str(tmp_path)],
-                         capture_output=True, text=True)
+    fmt = subprocess.run(
+        [ruff, "format", "--isolated", "--check", "--diff", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert fmt.returncode == 0, fmt.stdout
 
 
@@ -334,8 +338,16 @@ def test_train_writes_the_run_folder_and_resumes(tmp_path: Path) -> None:
     assert summary["backend"] == "keras" and summary["epochs"] == 3
     records = _metrics(whole)
     assert [r["lr"] for r in records] == [0.01, 0.005, 0.0025]
-    assert set(records[0]) == {"epoch", "loss", "accuracy", "test_loss", "test_accuracy", "lr",
-                               "seconds", "samples_per_s"}
+    assert set(records[0]) == {
+        "epoch",
+        "loss",
+        "accuracy",
+        "test_loss",
+        "test_accuracy",
+        "lr",
+        "seconds",
+        "samples_per_s",
+    }
     assert records[-1]["test_accuracy"] > 0.5
 
     parts = _write_run(tmp_path / "parts")
@@ -359,17 +371,20 @@ def test_train_writes_the_run_folder_and_resumes(tmp_path: Path) -> None:
 
 
 OPTIMIZERS = {
-    "sgd(lr=0.1, momentum=0.9, nesterov=true, weight_decay=0.01)":
-        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    "sgd(lr=0.1, momentum=0.9, nesterov=true, weight_decay=0.01)": lambda p: torch.optim.SGD(
+        p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01
+    ),
     "sgd(lr=0.1)": lambda p: torch.optim.SGD(p, lr=0.1),
-    "adam(lr=0.01, weight_decay=0.01)":
-        lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.01),
-    "adamw(lr=0.01, beta1=0.8)":
-        lambda p: torch.optim.AdamW(p, lr=0.01, betas=(0.8, 0.999), weight_decay=0.01),
-    "rmsprop(lr=0.01, momentum=0.5, weight_decay=0.01)":
-        lambda p: torch.optim.RMSprop(p, lr=0.01, momentum=0.5, weight_decay=0.01),
-    "adagrad(lr=0.1, weight_decay=0.01)":
-        lambda p: torch.optim.Adagrad(p, lr=0.1, weight_decay=0.01),
+    "adam(lr=0.01, weight_decay=0.01)": lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.01),
+    "adamw(lr=0.01, beta1=0.8)": lambda p: torch.optim.AdamW(
+        p, lr=0.01, betas=(0.8, 0.999), weight_decay=0.01
+    ),
+    "rmsprop(lr=0.01, momentum=0.5, weight_decay=0.01)": lambda p: torch.optim.RMSprop(
+        p, lr=0.01, momentum=0.5, weight_decay=0.01
+    ),
+    "adagrad(lr=0.1, weight_decay=0.01)": lambda p: torch.optim.Adagrad(
+        p, lr=0.1, weight_decay=0.01
+    ),
 }
 
 
@@ -383,8 +398,9 @@ def test_optimizer_follows_torch(spec: str, tmp_path: Path) -> None:
     sys.path.insert(0, str(folder))
     saved = sys.modules.pop("model", None)
     try:
-        loader = importlib.util.spec_from_file_location(f"train_{id(tmp_path)}",
-                                                        folder / "train.py")
+        loader = importlib.util.spec_from_file_location(
+            f"train_{id(tmp_path)}", folder / "train.py"
+        )
         train = importlib.util.module_from_spec(loader)
         loader.loader.exec_module(train)
     finally:
@@ -409,7 +425,7 @@ def test_optimizer_follows_torch(spec: str, tmp_path: Path) -> None:
         np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
-HOSTILE = '''
+HOSTILE = """
 model Evil {
   input __import__: [4]
   dense(3) as self -> relu as layers
@@ -420,7 +436,7 @@ train Evil {
   loss = mse
   optimizer = sgd(lr=0.1)
 }
-'''
+"""
 
 
 def test_spec_cannot_inject_code(tmp_path: Path) -> None:
@@ -438,7 +454,11 @@ def test_spec_cannot_inject_code(tmp_path: Path) -> None:
     module = import_emitted("keras", HOSTILE, tmp_path)
     model = module.MODELS["Evil"]()
     assert [layer.name for layer in model.layers][1:] == [
-        "self", "layers", "keras", "image_hwc", "MODELS"
+        "self",
+        "layers",
+        "keras",
+        "image_hwc",
+        "MODELS",
     ]
     assert tuple(model(np.zeros((2, 4), np.float32)).shape) == (2, 2)
 

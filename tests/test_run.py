@@ -39,7 +39,12 @@ def test_lenet5_trains_on_digits(tmp_path: Path, backend: str) -> None:
     if backend == "keras":
         pytest.importorskip("keras")
     done = specc(
-        "run", str(ROOT / "specs" / "lenet5.net"), "--backend", backend, "--out", str(tmp_path),
+        "run",
+        str(ROOT / "specs" / "lenet5.net"),
+        "--backend",
+        backend,
+        "--out",
+        str(tmp_path),
         "--quiet",
     )
     assert done.returncode == 0, done.stderr
@@ -172,7 +177,12 @@ def test_compile_with_data_gives_a_standalone_training_folder(tmp_path: Path) ->
     done = specc("compile", str(spec), "-o", str(out), "--data")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir()) == ["data.npz", "model.py", "train.py"]
-    trained = subprocess.run([sys.executable, "train.py", "--out", "run", "--quiet"], cwd=out,
-                             capture_output=True, text=True, timeout=300)
+    trained = subprocess.run(
+        [sys.executable, "train.py", "--out", "run", "--quiet"],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert trained.returncode == 0, trained.stderr
     assert (out / "run" / "weights.safetensors").exists()

@@ -23,10 +23,20 @@ from specc.templating import render
 from specc.training import Supervised
 
 # names the emitted module defines at top level: variables must not shadow them
-HELPERS = frozenset({
-    "os", "uniform", "PadNegInf", "BatchNorm", "Gelu", "LogSoftmax", "canonical_state",
-    "save_canonical", "load_canonical", "MODELS",
-})
+HELPERS = frozenset(
+    {
+        "os",
+        "uniform",
+        "PadNegInf",
+        "BatchNorm",
+        "Gelu",
+        "LogSoftmax",
+        "canonical_state",
+        "save_canonical",
+        "load_canonical",
+        "MODELS",
+    }
+)
 _ACTIVATIONS = {"relu", "selu", "sigmoid", "tanh", "softplus", "silu"}
 _RNN = {"rnn": "layers.SimpleRNN", "lstm": "layers.LSTM", "gru": "layers.GRU"}
 
@@ -115,8 +125,12 @@ class KerasBackend(Backend):
         if isinstance(spec.training, Supervised):
             model = next(m for m in models if m.name == spec.training.model)
             files["train.py"] = format_code(
-                render("keras/train.py.j2", spec_path=spec.path, model=model,
-                       **self.supervised(spec, spec.training))
+                render(
+                    "keras/train.py.j2",
+                    spec_path=spec.path,
+                    model=model,
+                    **self.supervised(spec, spec.training),
+                )
             )
         return files
 
@@ -163,10 +177,12 @@ class KerasBackend(Backend):
         output = variables.of(net.output)
         if len(net.output_shape) == 3:
             perm = names.derive(net.node(net.output).ident, "chw")
-            steps.append(Step(
-                [_call(output, f"layers.Permute((3, 1, 2), name={lit(perm)})", output)],
-                "channels-first again: " + fmt(net.output_shape),
-            ))
+            steps.append(
+                Step(
+                    [_call(output, f"layers.Permute((3, 1, 2), name={lit(perm)})", output)],
+                    "channels-first again: " + fmt(net.output_shape),
+                )
+            )
         return Model(
             name=net.name,
             builder=identifier("build_" + net.name.lower()),
@@ -181,8 +197,9 @@ class KerasBackend(Backend):
             non_trainable=net.non_trainable,
         )
 
-    def translate(self, node: Node, ins: list[Any], xs: list[str], out: str,
-                  names: _Names) -> list[str]:
+    def translate(
+        self, node: Node, ins: list[Any], xs: list[str], out: str, names: _Names
+    ) -> list[str]:
         """The forward lines for one node: a chain of layer calls from the inputs to `out`."""
         op = node.op
         kind = op.op
@@ -276,13 +293,14 @@ class KerasBackend(Backend):
                 )
             else:
                 raise self.unsupported(
-                    node, f"`adaptive_avgpool2d` from {h}x{w} to {oh}x{ow}",
+                    node,
+                    f"`adaptive_avgpool2d` from {h}x{w} to {oh}x{ow}",
                     "Keras has no adaptive pooling; use an output size that divides the input "
                     "size, or `avgpool2d`",
                 )
         elif kind == "upsample2d":
             chain.append(
-                f"layers.UpSampling2D(size={lit(op.scale)}, data_format=\"channels_last\", "
+                f'layers.UpSampling2D(size={lit(op.scale)}, data_format="channels_last", '
                 f"interpolation={lit(op.mode)}, name={name})"
             )
         elif kind == "zero_pad2d":
@@ -342,12 +360,14 @@ class KerasBackend(Backend):
         op = node.op
         if op.dilation != (1, 1) and op.stride != (1, 1):
             raise self.unsupported(
-                node, "`conv2d` with both a stride and a dilation above 1",
+                node,
+                "`conv2d` with both a stride and a dilation above 1",
                 "TensorFlow's convolution takes one or the other",
             )
         if op.groups > 1:
             raise self.unsupported(
-                node, "grouped `conv2d` (groups > 1)",
+                node,
+                "grouped `conv2d` (groups > 1)",
                 "TensorFlow has no grouped convolution on the CPU; use groups=1",
             )
         pads = op.pads(shape)
@@ -365,7 +385,7 @@ class KerasBackend(Backend):
         fan_in = shape[0] // op.groups * op.kernel[0] * op.kernel[1]
         chain.append(
             f"layers.Conv2D({op.filters}, kernel_size={lit(op.kernel)}, "
-            f"strides={lit(op.stride)}, padding={lit(padding)}, data_format=\"channels_last\", "
+            f'strides={lit(op.stride)}, padding={lit(padding)}, data_format="channels_last", '
             f"dilation_rate={lit(op.dilation)}, groups={op.groups}, activation=None, "
             f"use_bias={lit(op.bias)}, {self._init(fan_in)}, "
             f"kernel_regularizer={self._penalty(op)}, name={lit(node.ident)})"
@@ -376,7 +396,8 @@ class KerasBackend(Backend):
         op = node.op
         if op.dilation != 1 and op.stride != 1:
             raise self.unsupported(
-                node, "`conv1d` with both a stride and a dilation above 1",
+                node,
+                "`conv1d` with both a stride and a dilation above 1",
                 "TensorFlow's convolution takes one or the other",
             )
         if op.groups > 1:
@@ -404,15 +425,17 @@ class KerasBackend(Backend):
         op = node.op
         if op.dilation != (1, 1):
             raise self.unsupported(
-                node, "`conv2d_transpose` with dilation above 1", "use dilation=1",
+                node,
+                "`conv2d_transpose` with dilation above 1",
+                "use dilation=1",
             )
         # Keras "valid" with an explicit output_padding gives (n - 1) * s + k + output_padding;
         # PyTorch then crops `padding` from each side.
         fan_in = op.filters * op.kernel[0] * op.kernel[1]  # PyTorch's fan-in for this layer
         chain = [
             f"layers.Conv2DTranspose({op.filters}, kernel_size={lit(op.kernel)}, "
-            f"strides={lit(op.stride)}, padding=\"valid\", "
-            f"output_padding={lit(op.output_padding)}, data_format=\"channels_last\", "
+            f'strides={lit(op.stride)}, padding="valid", '
+            f'output_padding={lit(op.output_padding)}, data_format="channels_last", '
             f"dilation_rate={lit(op.dilation)}, activation=None, use_bias={lit(op.bias)}, "
             f"{self._init(fan_in)}, kernel_regularizer={self._penalty(op)}, "
             f"name={lit(node.ident)})"
@@ -431,8 +454,9 @@ class KerasBackend(Backend):
         op = node.op
         pads = op.pads(shape)
         extra = []
-        for n, k, s, (a, b), out in zip(shape[1:], op.kernel, op.strides, pads,
-                                         (node.shape or ())[1:], strict=True):
+        for n, k, s, (a, b), out in zip(
+            shape[1:], op.kernel, op.strides, pads, (node.shape or ())[1:], strict=True
+        ):
             floor = window_output(op.op, n, k, s, (a, b))
             extra.append(max((out - 1) * s + k - (n + a + b), 0) if out != floor else 0)
         return tuple((a, b + e) for (a, b), e in zip(pads, extra, strict=True))
@@ -457,23 +481,27 @@ class KerasBackend(Backend):
         name = lit(node.ident)
         pads = op.pads(shape)
         out = (node.shape or ())[1:]
-        floor = tuple(window_output(op.op, n, k, s, p)
-                      for n, k, s, p in zip(shape[1:], op.kernel, op.strides, pads, strict=True))
+        floor = tuple(
+            window_output(op.op, n, k, s, p)
+            for n, k, s, p in zip(shape[1:], op.kernel, op.strides, pads, strict=True)
+        )
         if op.ceil and floor != tuple(out):
             raise self.unsupported(
-                node, "`avgpool2d` with ceil=true where it adds a window",
+                node,
+                "`avgpool2d` with ceil=true where it adds a window",
                 "use ceil=false, or pick sizes where ceil and floor agree",
             )
-        tf_same = tuple(same_padding(n, k, s) for n, k, s in zip(shape[1:], op.kernel,
-                                                                  op.strides, strict=True))
+        tf_same = tuple(
+            same_padding(n, k, s) for n, k, s in zip(shape[1:], op.kernel, op.strides, strict=True)
+        )
         if not any(p for pair in pads for p in pair):
             padding = "valid"
         elif pads == tf_same:
             padding = "same"  # padded cells are left out of the count in both
         else:
             raise self.unsupported(
-                node, f"`avgpool2d` with padding {fmt([p for p, _ in pads])} on "
-                f"{shape[1]}x{shape[2]}",
+                node,
+                f"`avgpool2d` with padding {fmt([p for p, _ in pads])} on {shape[1]}x{shape[2]}",
                 "Keras averages over padding only in its `same` mode; use `padding=same`, "
                 "or pad with `zero_pad2d` first (padding then counts)",
             )
@@ -489,21 +517,29 @@ class KerasBackend(Backend):
         self.used_helpers.add("uniform")
         init = f"uniform({cell.units})"  # PyTorch: U(-1/sqrt(units), 1/sqrt(units))
         args = [
-            str(cell.units), 'activation="tanh"',
+            str(cell.units),
+            'activation="tanh"',
         ]
         if cell.op != "rnn":
             args.append('recurrent_activation="sigmoid"')
         args += [
-            "use_bias=True", f"kernel_initializer={init}", f"recurrent_initializer={init}",
+            "use_bias=True",
+            f"kernel_initializer={init}",
+            f"recurrent_initializer={init}",
             f"bias_initializer={init}",
         ]
         if cell.op == "lstm":
             args.append("unit_forget_bias=False")
         if cell.op == "gru":
             args.append("reset_after=True")  # PyTorch's formulation
-        args += ["dropout=0.0", "recurrent_dropout=0.0",
-                 f"return_sequences={lit(cell.return_sequences)}", "return_state=False",
-                 "go_backwards=False", "unroll=False"]
+        args += [
+            "dropout=0.0",
+            "recurrent_dropout=0.0",
+            f"return_sequences={lit(cell.return_sequences)}",
+            "return_state=False",
+            "go_backwards=False",
+            "unroll=False",
+        ]
         if not bidirectional:
             return f"{_RNN[cell.op]}({', '.join(args)}, name={lit(node.ident)})"
         inner = f"{_RNN[cell.op]}({', '.join(args)})"
