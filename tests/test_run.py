@@ -58,10 +58,11 @@ def test_lenet5_trains_on_digits(tmp_path: Path, backend: str) -> None:
         "data.npz",
         "run.json",
         "metrics.jsonl",
-        "checkpoint.pt",
         "weights.safetensors",
     ):
         assert (run / name).is_file(), name
+    assert summary["backend"] == backend
+    assert list(run.glob("checkpoint.*"))  # .pt (PyTorch) or .npz (Keras)
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 20
     record = json.loads(lines[-1])
