@@ -40,9 +40,9 @@ def test_shipped_spec_compiles(name: str) -> None:
     assert "model.py" in files and "train.py" in files
 
 
-def test_dcgan_compiles_models_only() -> None:
+def test_dcgan_compiles_with_its_gan_trainer() -> None:
     files = _emit(_spec_path("dcgan"), is_path=True)
-    assert set(files) == {"model.py"}
+    assert set(files) == {"model.py", "train.py"}
 
 
 def _check_builds(name: str, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from specc.codefmt import LIMIT, _split_top_level, format_code, wrap_line
 from specc.ir import Net, Node, Spec
 from specc.templating import py_literal as lit
 from specc.templating import render
-from specc.training import Supervised
+from specc.training import Gan, Supervised
 
 # names the emitted module defines at top level: variables must not shadow them
 HELPERS = frozenset(
@@ -131,6 +131,10 @@ class KerasBackend(Backend):
                     model=model,
                     **self.supervised(spec, spec.training),
                 )
+            )
+        elif isinstance(spec.training, Gan):
+            files["train.py"] = format_code(
+                render("keras/gan.py.j2", spec_path=spec.path, **self.gan(models, spec.training))
             )
         return files
 
@@ -558,6 +562,26 @@ class KerasBackend(Backend):
             "global_l1": config.l1,
             "global_l2": config.l2,
             "pi": math.pi,
+        }
+
+    def gan(self, models: list[Model], config: Gan) -> dict[str, Any]:
+        by_name = {m.name: m for m in models}
+        generator, discriminator = by_name[config.generator], by_name[config.discriminator]
+        names = sorted({generator.builder, discriminator.builder})
+        names += ["load_canonical", "save_canonical"]
+        model_import = f"from model import {', '.join(names)}"
+        if len(model_import) > LIMIT:
+            model_import = "from model import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+        shared = config.g_optimizer == config.d_optimizer
+        return {
+            "gan": config,
+            "generator": generator,
+            "discriminator": discriminator,
+            "model_import": model_import,
+            "g_opt": config.g_optimizer,
+            "d_opt": config.d_optimizer,
+            # one optimizer class (and learning rate) when both networks use the same one
+            "shared_optimizer": shared,
         }
 
 
