@@ -147,6 +147,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_spec(result, args)
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from specc.verify import run_verify
+
+    result = checked(args.file, quiet_warnings=True)
+    if not result.ok:
+        return EXIT_SPEC
+    return run_verify(result, args)
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from specc.run import sample
 
@@ -201,6 +210,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
+
+    p = verbs.add_parser("verify", help="prove the PyTorch and Keras code compute the same")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--steps", type=int, default=10, help="optimizer steps to compare (10)")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights and inputs (0)")
+    p.add_argument("--batch", type=int, default=4, help="batch size (4)")
+    p.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
+    p.set_defaults(func=cmd_verify)
 
     p = verbs.add_parser("sample", help="draw samples from a trained GAN run as a PNG grid")
     p.add_argument("run_dir", metavar="RUN_DIR")

@@ -1,0 +1,280 @@
+"""`specc verify`: the same spec, the same canonical weights and inputs, on PyTorch and on
+Keras, each in its own process (specc.verify_worker); every output, intermediate layer,
+loss, batch-norm statistic, gradient and the weights after N optimizer steps compared.
+
+Dropout is set to rate 0 for the exact comparison (masks cannot match across frameworks;
+tests check the drop rate statistically). The N steps use the spec's loss, penalties,
+optimizer and gradient clipping on one fixed batch at the spec's initial learning rate
+(schedules change the rate per epoch, and N steps stay inside one epoch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specc.backends import BackendError
+from specc.backends.base import plan_variables
+from specc.backends.keras import KerasBackend
+from specc.backends.naming import class_name
+from specc.backends.torch import TorchBackend
+from specc.catalogue.core import Dropout
+from specc.compiler import Result
+from specc.diagnostics import render_all
+from specc.files import write_atomic, write_tree
+from specc.ir import Net, Node, Spec
+from specc.training import Gan, Supervised
+
+TOLERANCE = {
+    "forward": 1e-5,
+    "train": 1e-5,
+    "grad": 1e-5,
+    "stats": 1e-5,
+    "gan": 1e-5,
+    "steps": 1e-4,
+}
+
+
+@dataclass
+class Row:
+    phase: str
+    name: str
+    shape: tuple[int, ...]
+    max_abs: float
+    max_rel: float
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return self.max_rel <= self.tolerance
+
+
+def without_dropout(spec: Spec) -> Spec:
+    """The same spec with every dropout rate 0 (new nodes; the IR is never edited)."""
+
+    def node(n: Node) -> Node:
+        if isinstance(n.op, Dropout):
+            return Node(**{**dict(n), "op": Dropout(rate=0.0)})
+        return n
+
+    models = tuple(
+        Net(
+            name=m.name,
+            nodes=tuple(node(n) for n in m.nodes),
+            inputs=m.inputs,
+            output=m.output,
+            span=m.span,
+        )
+        for m in spec.models
+    )
+    return Spec(path=spec.path, models=models, training=spec.training)
+
+
+def _steps(net: Net) -> list[dict[str, Any]]:
+    variables = plan_variables(net)
+    return [
+        {
+            "node": n.name,
+            "var": variables.of(n.name),
+            "kind": n.kind,
+            "ident": n.ident,
+            "shape": list(n.shape or ()),
+        }
+        for n in net.layers
+    ]
+
+
+def _inputs(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed + 1)
+    config = spec.training
+    if isinstance(config, Gan):
+        gen, disc = spec.model(config.generator), spec.model(config.discriminator)
+        real_shape = disc.input_nodes[0].shape or ()
+        return {
+            "z": rng.standard_normal((batch, *(gen.input_nodes[0].shape or ()))).astype("f4"),
+            "real": rng.uniform(-1, 1, (batch, *real_shape)).astype("f4"),
+        }
+    assert isinstance(config, Supervised)
+    net = spec.model(config.model)
+    node = net.input_nodes[0]
+    shape = (batch, *(node.shape or ()))
+    if node.op.dtype == "int":
+        vocab = min((n.op.vocab for n in net.layers if n.kind == "embedding"), default=10)
+        x = rng.integers(0, vocab, shape).astype(np.int64)
+    else:
+        x = rng.standard_normal(shape).astype(np.float32)
+    out = net.output_shape
+    if config.loss in ("cross_entropy", "nll"):
+        y = rng.integers(0, out[0], batch).astype(np.int64)
+    elif config.loss in ("bce", "bce_with_logits"):
+        y = rng.integers(0, 2, batch).astype(np.int64)
+    elif config.loss == "kl_div":
+        logits = rng.standard_normal((batch, *out))
+        y = (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype(np.float32)
+    else:
+        y = rng.standard_normal((batch, *out)).astype(np.float32)
+    return {"x": x, "y": y}
+
+
+def _job(spec: Spec, steps: int, seed: int) -> dict[str, Any]:
+    config = spec.training
+    classes = {m.name: class_name(m.name) for m in spec.models}
+    if isinstance(config, Gan):
+        return {
+            "kind": "gan",
+            "seed": seed,
+            "classes": classes,
+            "generator": config.generator,
+            "discriminator": config.discriminator,
+            "g_optimizer": config.g_optimizer.model_dump(),
+            "d_optimizer": config.d_optimizer.model_dump(),
+        }
+    assert isinstance(config, Supervised)
+    return {
+        "kind": "supervised",
+        "seed": seed,
+        "classes": classes,
+        "model": config.model,
+        "steps": _steps(spec.model(config.model)),
+        "loss": config.loss,
+        "optimizer": config.optimizer.model_dump(),
+        "clip_grad": config.clip_grad,
+        "l1": config.l1,
+        "l2": config.l2,
+        "n_steps": steps,
+    }
+
+
+def compare(
+    torch_out: dict[str, np.ndarray], keras_out: dict[str, np.ndarray], order: list[str]
+) -> tuple[list[Row], list[str]]:
+    rows: list[Row] = []
+    missing: list[str] = []
+    for key in sorted(torch_out, key=lambda k: (order.index(k) if k in order else len(order), k)):
+        if key not in keras_out:
+            missing.append(key)
+            continue
+        ref, other = torch_out[key].astype(np.float64), keras_out[key].astype(np.float64)
+        phase, _, name = key.partition("/")
+        if ref.shape != other.shape:
+            rows.append(Row(phase, name, ref.shape, float("inf"), float("inf"), TOLERANCE[phase]))
+            continue
+        diff = float(np.abs(ref - other).max()) if ref.size else 0.0
+        scale = max(float(np.abs(ref).max()) if ref.size else 0.0, 1e-6)
+        rows.append(Row(phase, name, ref.shape, diff, diff / scale, TOLERANCE[phase]))
+    return rows, missing
+
+
+def _worker(framework: str, work: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "specc.verify_worker", framework, str(work)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+def run_verify(result: Result, args: argparse.Namespace) -> int:
+    spec = result.spec
+    assert spec is not None
+    if spec.training is None:
+        print(
+            f"specc: error: {spec.path} has no `train` or `gan` section to verify", file=sys.stderr
+        )
+        return 1
+    exact = without_dropout(spec)
+    try:
+        torch_files = TorchBackend().emit(exact, result.source.text)
+        keras_files = KerasBackend().emit(exact, result.source.text)
+    except BackendError as err:
+        print(render_all([err.diagnostic], result.source), file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="specc-verify-") as tmp:
+        work = Path(tmp)
+        write_tree(work / "torch", torch_files)
+        write_tree(work / "keras", keras_files)
+        np.savez(work / "inputs.npz", **_inputs(exact, args.batch, args.seed))
+        job = _job(exact, args.steps, args.seed)
+        (work / "job.json").write_text(json.dumps(job))
+        outputs = {}
+        for framework in ("torch", "keras"):  # torch first: it writes the initial weights
+            done = _worker(framework, work)
+            if done.returncode != 0:
+                print(
+                    f"specc: error: the {framework} side of verify failed:\n{done.stderr[-3000:]}",
+                    file=sys.stderr,
+                )
+                return 1
+            outputs[framework] = dict(np.load(work / f"{framework}.npz"))
+    order = [f"forward/{s['node']}" for s in job.get("steps", [])]
+    rows, missing = compare(outputs["torch"], outputs["keras"], order)
+    report(rows, missing, spec, args)
+    return 0 if all(r.ok for r in rows) else 1
+
+
+def report(rows: list[Row], missing: list[str], spec: Spec, args: argparse.Namespace) -> None:
+    titles = {
+        "forward": "inference: every layer's output",
+        "train": "training mode: output and loss",
+        "stats": "batch-norm running statistics after one training step",
+        "grad": "gradients (weights and input)",
+        "gan": "one discriminator and one generator step",
+        "steps": f"weights after {args.steps} optimizer steps",
+    }
+    width = max([len(r.name) for r in rows] + [6])
+    for phase in ("forward", "train", "stats", "grad", "gan", "steps"):
+        chosen = [r for r in rows if r.phase == phase]
+        if not chosen:
+            continue
+        worst = max(chosen, key=lambda r: r.max_rel)
+        print(f"{titles[phase]} (tolerance {TOLERANCE[phase]:g} relative to scale):")
+        print(f"  {'tensor'.ljust(width)}  {'shape':<18} {'max abs':>10} {'max rel':>10}")
+        for r in chosen:
+            flag = "" if r.ok else "  <-- beyond tolerance"
+            print(
+                f"  {r.name.ljust(width)}  {str(list(r.shape)):<18} {r.max_abs:10.2e} "
+                f"{r.max_rel:10.2e}{flag}"
+            )
+        print(f"  largest: {worst.name} {worst.max_rel:.2e}\n")
+    diverged = [r for r in rows if r.phase == "forward" and not r.ok]
+    if diverged:
+        print(f"first layer that diverges: `{diverged[0].name}`")
+    bad = [r for r in rows if not r.ok]
+    if missing:
+        print(f"not compared (no counterpart on Keras): {len(missing)} tensors")
+    print(
+        f"{spec.path}: {len(rows) - len(bad)} of {len(rows)} tensors agree"
+        + ("" if not bad else f"; {len(bad)} beyond tolerance")
+    )
+    if args.json:
+        data = {
+            "spec": spec.path,
+            "seed": args.seed,
+            "steps": args.steps,
+            "batch": args.batch,
+            "ok": not bad,
+            "first_divergence": diverged[0].name if diverged else None,
+            "tensors": [
+                {
+                    "phase": r.phase,
+                    "name": r.name,
+                    "shape": list(r.shape),
+                    "max_abs": r.max_abs,
+                    "max_rel": r.max_rel,
+                    "tolerance": r.tolerance,
+                    "ok": r.ok,
+                }
+                for r in rows
+            ],
+            "not_compared": missing,
+        }
+        write_atomic(args.json, json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,388 @@
+"""One framework's half of `specc verify`, run in its own process:
+
+    python -m specc.verify_worker torch|keras WORKDIR
+
+It imports the emitted model.py (and train.py, for the losses and, on Keras, the optimizer
+classes) from WORKDIR/<framework>, loads the canonical initial weights and inputs that
+specc.verify wrote, and saves every compared tensor to WORKDIR/<framework>.npz. Images are
+compared channels-first and weights in the canonical (PyTorch) layout."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _load(path: Path, name: str) -> Any:
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# ----- PyTorch --------------------------------------------------------------------------------
+def _torch_optimizer(torch: Any, params: Any, opt: dict[str, Any]) -> Any:
+    kind = opt["kind"]
+    if kind == "sgd":
+        return torch.optim.SGD(
+            params,
+            lr=opt["lr"],
+            momentum=opt["momentum"],
+            nesterov=opt["nesterov"],
+            weight_decay=opt["weight_decay"],
+        )
+    if kind in ("adam", "adamw"):
+        cls = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
+        return cls(
+            params,
+            lr=opt["lr"],
+            betas=(opt["beta1"], opt["beta2"]),
+            eps=opt["eps"],
+            weight_decay=opt["weight_decay"],
+        )
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(
+            params,
+            lr=opt["lr"],
+            alpha=opt["alpha"],
+            eps=opt["eps"],
+            momentum=opt["momentum"],
+            weight_decay=opt["weight_decay"],
+        )
+    return torch.optim.Adagrad(
+        params, lr=opt["lr"], eps=opt["eps"], weight_decay=opt["weight_decay"]
+    )
+
+
+_TORCH_LOSSES = {
+    "cross_entropy": "CrossEntropyLoss",
+    "nll": "NLLLoss",
+    "mse": "MSELoss",
+    "mae": "L1Loss",
+    "bce": "BCELoss",
+    "bce_with_logits": "BCEWithLogitsLoss",
+    "huber": "HuberLoss",
+}
+
+
+def _torch_intermediates(model: Any, inputs: list[Any], steps: list[dict[str, Any]]) -> dict:
+    """Values of the forward pass's variables as each node is computed, read from the frame
+    of `forward` with sys.settrace: the emitted code stays as it is."""
+    captured: dict[str, Any] = {}
+    state = {"k": 0, "seen": {}}
+    code = type(model).forward.__code__
+
+    def scan(frame: Any) -> None:
+        local = frame.f_locals
+        while state["k"] < len(steps):
+            step = steps[state["k"]]
+            value = local.get(step["var"])
+            if value is None:
+                return
+            if step["kind"] == "identity" or id(value) != state["seen"].get(step["var"]):
+                captured[step["node"]] = value.detach().numpy().copy()
+                state["seen"][step["var"]] = id(value)
+                state["k"] += 1
+                continue
+            return
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        if frame.f_code is not code:
+            return None
+
+        def local_trace(frame: Any, event: str, arg: Any) -> Any:
+            if event in ("line", "return"):
+                scan(frame)
+            return local_trace
+
+        state["seen"] = {k: id(v) for k, v in frame.f_locals.items()}
+        return local_trace
+
+    sys.settrace(tracer)
+    try:
+        model(*inputs)
+    finally:
+        sys.settrace(None)
+    return captured
+
+
+def run_torch(work: Path, job: dict[str, Any]) -> dict[str, np.ndarray]:
+    import torch
+
+    torch.manual_seed(0)
+    models = _load(work / "torch" / "model.py", "verify_torch_model")
+    out: dict[str, np.ndarray] = {}
+    data = dict(np.load(work / "inputs.npz"))
+
+    def build(name: str) -> Any:
+        net = getattr(models, job["classes"][name])()
+        path = work / f"init_{name}.safetensors"
+        if not path.exists():
+            _write_init(net, models, path, job["seed"])
+        models.load_canonical(net, str(path))
+        return net
+
+    if job["kind"] == "gan":
+        return _torch_gan(torch, work, job, build, data)
+    name = job["model"]
+    x = torch.from_numpy(data["x"])
+    y = torch.from_numpy(data["y"])
+    # inference
+    net = build(name).eval()
+    with torch.no_grad():
+        inter = _torch_intermediates(net, [x], job["steps"])
+    for node, value in inter.items():
+        out[f"forward/{node}"] = value
+    # training mode: output, loss, gradients, batch-norm statistics
+    train = _load(work / "torch" / "train.py", "verify_torch_train")
+    loss_fn = getattr(torch.nn, _TORCH_LOSSES.get(job["loss"], "MSELoss"))()
+    if job["loss"] == "kl_div":
+        loss_fn = torch.nn.KLDivLoss(reduction="batchmean")
+
+    def loss_of(net: Any, xb: Any) -> Any:
+        logits = net(xb)
+        loss, _ = train.loss_and_metrics(logits, y, loss_fn)
+        if hasattr(net, "penalty"):
+            loss = loss + net.penalty()
+        for weight in (p for p in net.parameters() if p.dim() > 1):
+            if job["l1"]:
+                loss = loss + job["l1"] * weight.abs().sum()
+            if job["l2"]:
+                loss = loss + job["l2"] * weight.square().sum()
+        return logits, loss
+
+    net = build(name).train()
+    xg = x.clone().requires_grad_(x.is_floating_point())
+    logits, loss = loss_of(net, xg)
+    loss.backward()
+    out["train/output"] = logits.detach().numpy()
+    out["train/loss"] = np.asarray(loss.item(), np.float32)
+    if xg.grad is not None:
+        out["grad/input"] = xg.grad.numpy()
+    state = dict(net.state_dict())
+    canonical = models.canonical_state(net)
+    params = dict(net.named_parameters())
+    for key in canonical:
+        own = _own_key(models, key)
+        if own in params and params[own].grad is not None:
+            out[f"grad/{key}"] = params[own].grad.numpy().copy()
+        elif own in state and ("running" in key):
+            out[f"stats/{key}"] = state[own].numpy().copy()
+    # N optimizer steps on the same batch
+    net = build(name).train()
+    optimizer = _torch_optimizer(torch, net.parameters(), job["optimizer"])
+    for _ in range(job["n_steps"]):
+        _, loss = loss_of(net, x)
+        optimizer.zero_grad()
+        loss.backward()
+        if job["clip_grad"] is not None:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), job["clip_grad"])
+        optimizer.step()
+    for key, value in models.canonical_state(net).items():
+        out[f"steps/{key}"] = value.numpy()
+    return out
+
+
+def _write_init(net: Any, models: Any, path: Path, seed: int) -> None:
+    """Canonical initial weights made with NumPy from the seed (not by either framework):
+    weights U(+-1/sqrt(fan_in)), biases U(+-0.1), norm scales 1 + U(+-0.1), running means
+    U(+-0.1) and variances 1 + U(0, 0.2), so every statistic is exercised. Parameters that
+    the model keeps frozen (a recurrent layer's second bias) stay zero."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(seed)
+    params = dict(net.named_parameters())
+    arrays = {}
+    for key, value in models.canonical_state(net).items():
+        shape = tuple(value.shape)
+        own = params.get(_own_key(models, key))
+        if own is not None and not own.requires_grad:
+            arrays[key] = np.zeros(shape, np.float32)
+        elif len(shape) >= 2:
+            bound = 1.0 / np.sqrt(max(1, int(np.prod(shape[1:]))))
+            arrays[key] = rng.uniform(-bound, bound, shape).astype(np.float32)
+        elif key.endswith("running_var"):
+            arrays[key] = (1 + rng.uniform(0, 0.2, shape)).astype(np.float32)
+        elif key.endswith(".weight"):
+            arrays[key] = (1 + rng.uniform(-0.1, 0.1, shape)).astype(np.float32)
+        else:
+            arrays[key] = rng.uniform(-0.1, 0.1, shape).astype(np.float32)
+    save_file(arrays, str(path))
+
+
+def _own_key(models: Any, key: str) -> str:
+    prefix, _, rest = key.partition(".")
+    back = {v: k for k, v in getattr(models, "RENAMES", {}).items()}
+    return f"{back.get(prefix, prefix)}.{rest}"
+
+
+def _torch_gan(torch: Any, work: Path, job: dict, build: Any, data: dict) -> dict:
+    train = _load(work / "torch" / "train.py", "verify_torch_gan")
+    gen, disc = build(job["generator"]).train(), build(job["discriminator"]).train()
+    z, real = torch.from_numpy(data["z"]), torch.from_numpy(data["real"])
+    g_opt = _torch_optimizer(torch, gen.parameters(), job["g_optimizer"])
+    d_opt = _torch_optimizer(torch, disc.parameters(), job["d_optimizer"])
+    out: dict[str, np.ndarray] = {}
+    fake = gen(z)
+    d_loss = train.d_loss_fn(disc(real), disc(fake.detach()))
+    d_opt.zero_grad()
+    d_loss.backward()
+    d_opt.step()
+    out["gan/fake"] = fake.detach().numpy()
+    out["gan/d_loss"] = np.asarray(d_loss.item(), np.float32)
+    g_loss = train.g_loss_fn(disc(gen(z)))
+    g_opt.zero_grad()
+    g_loss.backward()
+    g_opt.step()
+    out["gan/g_loss"] = np.asarray(g_loss.item(), np.float32)
+    models = sys.modules["verify_torch_model"]
+    for tag, net in (("generator", gen), ("discriminator", disc)):
+        for key, value in models.canonical_state(net).items():
+            out[f"steps/{tag}.{key}"] = value.numpy()
+    return out
+
+
+# ----- Keras ----------------------------------------------------------------------------------
+def _chw(value: np.ndarray, shape: list[int]) -> np.ndarray:
+    if value.ndim == 4 and tuple(value.shape[1:]) != tuple(shape):
+        return value.transpose(0, 3, 1, 2)
+    return value
+
+
+def run_keras(work: Path, job: dict[str, Any]) -> dict[str, np.ndarray]:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    models = _load(work / "keras" / "model.py", "verify_keras_model")
+    data = dict(np.load(work / "inputs.npz"))
+
+    def build(name: str) -> Any:
+        net = models.MODELS[name]()
+        models.load_canonical(net, str(work / f"init_{name}.safetensors"))
+        return net
+
+    if job["kind"] == "gan":
+        return _keras_gan(tf, work, job, build, data)
+    out: dict[str, np.ndarray] = {}
+    name = job["model"]
+    x, y = tf.constant(data["x"]), tf.constant(data["y"])
+    net = build(name)
+    names = [s["node"] for s in job["steps"] if _has_layer(net, s["ident"])]
+    idents = {s["node"]: s["ident"] for s in job["steps"]}
+    shapes = {s["node"]: s["shape"] for s in job["steps"]}
+    probe = keras.Model(net.inputs, [net.get_layer(idents[n]).output for n in names])
+    values = probe(x, training=False)
+    values = values if isinstance(values, (list, tuple)) else [values]
+    for node, value in zip(names, values, strict=True):
+        out[f"forward/{node}"] = _chw(np.asarray(value), shapes[node])
+    train = _load(work / "keras" / "train.py", "verify_keras_train")
+
+    def loss_of(xb: Any) -> tuple[Any, Any]:
+        logits = net(xb, training=True)
+        loss, _ = train.loss_and_metrics(logits, y)
+        if net.losses:
+            loss = loss + tf.add_n(net.losses)
+        return logits, loss
+
+    net = build(name)
+    variables = net.trainable_variables
+    xin = tf.Variable(x) if x.dtype.is_floating else x
+    with tf.GradientTape() as tape:
+        logits, loss = loss_of(xin)
+    watched = [*variables, xin] if x.dtype.is_floating else list(variables)
+    grads = tape.gradient(loss, watched)
+    out["train/output"] = np.asarray(logits)
+    out["train/loss"] = np.asarray(float(loss), np.float32)
+    if x.dtype.is_floating:
+        out["grad/input"] = np.asarray(grads[-1])
+    stats = models.canonical_state(net)
+    for key, value in stats.items():
+        if "running" in key:
+            out[f"stats/{key}"] = value
+    saved = [np.asarray(v.numpy()) for v in variables]
+    for v, g in zip(variables, grads[: len(variables)], strict=True):
+        v.assign(tf.zeros_like(v) if g is None else tf.convert_to_tensor(g))
+    for key, value in models.canonical_state(net).items():
+        if "running" not in key:
+            out[f"grad/{key}"] = value
+    for v, value in zip(variables, saved, strict=True):
+        v.assign(value)
+    # N optimizer steps, with the emitted train.py's PyTorch-formula optimizer
+    net = build(name)
+    variables = net.trainable_variables
+    optimizer = train.Optimizer(variables)
+    for _ in range(job["n_steps"]):
+        with tf.GradientTape() as tape:
+            _, loss = loss_of(x)
+        grads = tape.gradient(loss, variables)
+        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+        if job["clip_grad"] is not None:
+            norm = tf.linalg.global_norm(grads)
+            grads = [g * tf.minimum(job["clip_grad"] / (norm + 1e-6), 1.0) for g in grads]
+        optimizer.apply(grads)
+    for key, value in models.canonical_state(net).items():
+        out[f"steps/{key}"] = value
+    return out
+
+
+def _has_layer(net: Any, name: str) -> bool:
+    try:
+        net.get_layer(name)
+        return True
+    except ValueError:
+        return False
+
+
+def _keras_gan(tf: Any, work: Path, job: dict, build: Any, data: dict) -> dict:
+    train = _load(work / "keras" / "train.py", "verify_keras_gan")
+    models = sys.modules["verify_keras_model"]
+    gen, disc = build(job["generator"]), build(job["discriminator"])
+    z, real = tf.constant(data["z"]), tf.constant(data["real"])
+    g_vars, d_vars = gen.trainable_variables, disc.trainable_variables
+    g_opt = getattr(train, "GOptimizer", getattr(train, "Optimizer", None))(g_vars)
+    d_opt = getattr(train, "DOptimizer", getattr(train, "Optimizer", None))(d_vars)
+    out: dict[str, np.ndarray] = {}
+    with tf.GradientTape() as tape:
+        fake = gen(z, training=True)
+        d_loss = train.d_loss_fn(
+            disc(real, training=True), disc(tf.stop_gradient(fake), training=True)
+        )
+    d_opt.apply(tape.gradient(d_loss, d_vars))
+    out["gan/fake"] = np.asarray(fake)
+    out["gan/d_loss"] = np.asarray(float(d_loss), np.float32)
+    with tf.GradientTape() as tape:
+        g_loss = train.g_loss_fn(disc(gen(z, training=True), training=True))
+    g_opt.apply(tape.gradient(g_loss, g_vars))
+    out["gan/g_loss"] = np.asarray(float(g_loss), np.float32)
+    for tag, net in (("generator", gen), ("discriminator", disc)):
+        for key, value in models.canonical_state(net).items():
+            out[f"steps/{tag}.{key}"] = value
+    return out
+
+
+def main() -> None:
+    framework, work = sys.argv[1], Path(sys.argv[2])
+    job = json.loads((work / "job.json").read_text())
+    if os.environ.get("SPECC_VERIFY_TAMPER") == framework:  # tests: a deliberate fault
+        job["tamper"] = os.environ.get("SPECC_VERIFY_TAMPER_KEY", "")
+    result = run_torch(work, job) if framework == "torch" else run_keras(work, job)
+    tamper = job.get("tamper")
+    if tamper:
+        key = next(k for k in result if k.startswith("forward/") and tamper in k)
+        result[key] = result[key] + 1e-2
+    np.savez(work / f"{framework}.npz", **result)
+
+
+if __name__ == "__main__":
+    main()
