@@ -5,7 +5,14 @@ loss, batch-norm statistic, gradient and the weights after N optimizer steps com
 Dropout is set to rate 0 for the exact comparison (masks cannot match across frameworks;
 tests check the drop rate statistically). The N steps use the spec's loss, penalties,
 optimizer and gradient clipping on one fixed batch at the spec's initial learning rate
-(schedules change the rate per epoch, and N steps stay inside one epoch)."""
+(schedules change the rate per epoch, and N steps stay inside one epoch).
+
+Tolerances (float32): 1e-5 relative to the tensor's scale for outputs and gradients, 1e-4 for
+weights after the steps. PyTorch also runs every phase in float64. Deep networks with
+batch-norm amplify rounding in the backward pass (ResNet-18's float32 gradients are up to 10%
+from its float64 ones at initialisation), so a tensor beyond the tolerance still agrees when
+Keras's result is no further from PyTorch's float64 result than 4x PyTorch's own float32
+rounding; the table shows that noise and the summary counts such tensors."""
 
 from __future__ import annotations
 
@@ -50,11 +57,25 @@ class Row:
     shape: tuple[int, ...]
     max_abs: float
     max_rel: float
-    tolerance: float
+    base_tolerance: float
+    #: how far PyTorch's own float32 result is from its float64 result, relative to scale
+    float32_noise: float = 0.0
+    #: how far Keras's float32 result is from PyTorch's float64 result, relative to scale
+    keras_error: float = float("inf")
+
+    @property
+    def tolerance(self) -> float:
+        return self.base_tolerance
+
+    @property
+    def within_float32_noise(self) -> bool:
+        """Keras is no further from the exact (float64) result than four times PyTorch's own
+        float32 rounding: the backends agree as well as float32 allows."""
+        return self.keras_error <= max(4 * self.float32_noise, self.base_tolerance)
 
     @property
     def ok(self) -> bool:
-        return self.max_rel <= self.tolerance
+        return self.max_rel <= self.base_tolerance or self.within_float32_noise
 
 
 def without_dropout(spec: Spec) -> Spec:
@@ -158,7 +179,8 @@ def compare(
 ) -> tuple[list[Row], list[str]]:
     rows: list[Row] = []
     missing: list[str] = []
-    for key in sorted(torch_out, key=lambda k: (order.index(k) if k in order else len(order), k)):
+    keys = [k for k in torch_out if not k.startswith("f64:")]
+    for key in sorted(keys, key=lambda k: (order.index(k) if k in order else len(order), k)):
         if key not in keras_out:
             missing.append(key)
             continue
@@ -169,7 +191,15 @@ def compare(
             continue
         diff = float(np.abs(ref - other).max()) if ref.size else 0.0
         scale = max(float(np.abs(ref).max()) if ref.size else 0.0, 1e-6)
-        rows.append(Row(phase, name, ref.shape, diff, diff / scale, TOLERANCE[phase]))
+        noise, keras_error = 0.0, float("inf")
+        exact = torch_out.get(f"f64:{key}")
+        if exact is not None and exact.shape == ref.shape and ref.size:
+            exact = exact.astype(np.float64)
+            noise = float(np.abs(ref - exact).max()) / scale
+            keras_error = float(np.abs(other - exact).max()) / scale
+        rows.append(
+            Row(phase, name, ref.shape, diff, diff / scale, TOLERANCE[phase], noise, keras_error)
+        )
     return rows, missing
 
 
@@ -245,6 +275,13 @@ def report(rows: list[Row], missing: list[str], spec: Spec, args: argparse.Names
                 f"{r.max_rel:10.2e}{flag}"
             )
         print(f"  largest: {worst.name} {worst.max_rel:.2e}\n")
+    noisy = [r for r in rows if r.ok and r.max_rel > r.base_tolerance]
+    if noisy:
+        print(
+            f"{len(noisy)} tensors differ by more than the stated tolerance, but Keras is no "
+            "further from PyTorch's float64 result than 4x PyTorch's own float32 rounding: "
+            "float32 cannot do better on this network."
+        )
     diverged = [r for r in rows if r.phase == "forward" and not r.ok]
     if diverged:
         print(f"first layer that diverges: `{diverged[0].name}`")

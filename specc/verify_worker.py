@@ -88,7 +88,10 @@ def _torch_intermediates(model: Any, inputs: list[Any], steps: list[dict[str, An
             value = local.get(step["var"])
             if value is None:
                 return
-            if step["kind"] == "identity" or id(value) != state["seen"].get(step["var"]):
+            # identity and dropout (rate 0 here) may hand back their input object itself
+            if step["kind"] in ("identity", "dropout") or id(value) != state["seen"].get(
+                step["var"]
+            ):
                 captured[step["node"]] = value.detach().numpy().copy()
                 state["seen"][step["var"]] = id(value)
                 state["k"] += 1
@@ -115,9 +118,12 @@ def _torch_intermediates(model: Any, inputs: list[Any], steps: list[dict[str, An
     return captured
 
 
-def run_torch(work: Path, job: dict[str, Any]) -> dict[str, np.ndarray]:
+def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> dict:
+    """Every compared tensor from PyTorch; run in float32, and again in float64 to measure
+    how much of any difference float32 rounding alone explains."""
     import torch
 
+    dtype = getattr(torch, dtype_name)
     torch.manual_seed(0)
     models = _load(work / "torch" / "model.py", "verify_torch_model")
     out: dict[str, np.ndarray] = {}
@@ -129,8 +135,9 @@ def run_torch(work: Path, job: dict[str, Any]) -> dict[str, np.ndarray]:
         if not path.exists():
             _write_init(net, models, path, job["seed"])
         models.load_canonical(net, str(path))
-        return net
+        return net.to(dtype)
 
+    data = {k: v.astype(dtype_name) if v.dtype.kind == "f" else v for k, v in data.items()}
     if job["kind"] == "gan":
         return _torch_gan(torch, work, job, build, data)
     name = job["model"]
@@ -326,7 +333,9 @@ def run_keras(work: Path, job: dict[str, Any]) -> dict[str, np.ndarray]:
         with tf.GradientTape() as tape:
             _, loss = loss_of(x)
         grads = tape.gradient(loss, variables)
-        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+        grads = [
+            tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables, strict=True)
+        ]
         if job["clip_grad"] is not None:
             norm = tf.linalg.global_norm(grads)
             grads = [g * tf.minimum(job["clip_grad"] / (norm + 1e-6), 1.0) for g in grads]
@@ -376,7 +385,12 @@ def main() -> None:
     job = json.loads((work / "job.json").read_text())
     if os.environ.get("SPECC_VERIFY_TAMPER") == framework:  # tests: a deliberate fault
         job["tamper"] = os.environ.get("SPECC_VERIFY_TAMPER_KEY", "")
-    result = run_torch(work, job) if framework == "torch" else run_keras(work, job)
+    if framework == "torch":
+        result = run_torch(work, job)
+        reference = run_torch(work, job, "float64")
+        result.update({f"f64:{k}": v for k, v in reference.items()})
+    else:
+        result = run_keras(work, job)
     tamper = job.get("tamper")
     if tamper:
         key = next(k for k in result if k.startswith("forward/") and tamper in k)
