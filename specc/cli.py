@@ -209,6 +209,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", metavar="DIR", help="parent folder of run folders")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--log-batches",
+        action="store_true",
+        help="also log every batch's loss to batches.jsonl (slower)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = verbs.add_parser("verify", help="prove the PyTorch and Keras code compute the same")

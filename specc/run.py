@@ -76,6 +76,15 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
         return _fail(f"cannot create a run folder under {args.out}: {err}", EXIT_USAGE)
     write_tree(run_dir, {**files, "spec.net": result.source.text})
     datasets.save_npz(arrays, run_dir / "data.npz")
+    if isinstance(config, Supervised):
+        # The same canonical starting weights, whichever backend trains (seeded by --seed).
+        from safetensors.numpy import save_file
+
+        from specc.init import canonical_init
+
+        seed = args.seed if args.seed is not None else config.seed
+        save_file(canonical_init(spec.model(config.model), seed), str(run_dir / "init.tmp"))
+        os.replace(run_dir / "init.tmp", run_dir / "init.safetensors")
     meta = {
         "spec": spec.path,
         "backend": args.backend,
@@ -140,6 +149,10 @@ def _train(run_dir: Path, args: argparse.Namespace, *, resume: bool) -> int:
         if value is not None:
             command += [f"--{flag}", str(value)]
     command += ["--device", args.device]
+    if (run_dir / "init.safetensors").exists():
+        command += ["--init", "init.safetensors"]
+    if getattr(args, "log_batches", False):
+        command.append("--log-batches")
     if resume:
         command.append("--resume")
     if getattr(args, "quiet", False):

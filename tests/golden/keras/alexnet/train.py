@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 import tensorflow as tf
-from model import build_alexnet, save_canonical
+from model import build_alexnet, load_canonical, save_canonical
 
 EPOCHS = 1
 BATCH = 8
@@ -160,7 +160,13 @@ def main() -> None:
         "--precision", default=PRECISION, choices=["fp32", "bf16", "fp16"]
     )
     parser.add_argument(
+        "--init", help="start from these canonical weights (safetensors)"
+    )
+    parser.add_argument(
         "--resume", action="store_true", help="continue from checkpoint.npz"
+    )
+    parser.add_argument(
+        "--log-batches", action="store_true", help="losses to batches.jsonl"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)
@@ -181,6 +187,8 @@ def main() -> None:
     n = len(x_train)
 
     model = build_alexnet()
+    if args.init and not args.resume:
+        load_canonical(model, args.init)
     variables = model.trainable_variables
     optimizer = Optimizer(variables)
     # fp16: dynamic loss scaling as PyTorch's GradScaler does it
@@ -278,6 +286,11 @@ def main() -> None:
         for xb, yb in batches(x_train, y_train, order, augment_rng):
             loss, correct = train_step(xb, yb)
             total_loss += float(loss) * len(xb)
+            if args.log_batches:
+                append_line(
+                    os.path.join(args.out, "batches.jsonl"),
+                    {"epoch": epoch + 1, "loss": float(loss)},
+                )
             total_correct += float(correct)
             seen += len(xb)
             if progress.enabled:

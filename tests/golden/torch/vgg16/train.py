@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 import torch
-from model import VGG16, save_canonical
+from model import VGG16, load_canonical, save_canonical
 from torch import nn
 
 EPOCHS = 1
@@ -103,7 +103,13 @@ def main() -> None:
         "--precision", default=PRECISION, choices=["fp32", "bf16", "fp16"]
     )
     parser.add_argument(
+        "--init", help="start from these canonical weights (safetensors)"
+    )
+    parser.add_argument(
         "--resume", action="store_true", help="continue from checkpoint.pt"
+    )
+    parser.add_argument(
+        "--log-batches", action="store_true", help="losses to batches.jsonl"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)
@@ -121,7 +127,10 @@ def main() -> None:
     x_train, y_train, x_test, y_test = load_arrays(args.data, device)
     n = len(x_train)
 
-    model = VGG16().to(device)
+    model = VGG16()
+    if args.init and not args.resume:
+        load_canonical(model, args.init)
+    model = model.to(device)
     memory_format = torch.channels_last if CHANNELS_LAST else torch.contiguous_format
     if CHANNELS_LAST:
         model = model.to(memory_format=memory_format)
@@ -157,6 +166,7 @@ def main() -> None:
         print(f"resuming at epoch {start_epoch + 1} from {checkpoint_path}", flush=True)
     elif os.path.exists(metrics_path):
         os.remove(metrics_path)
+    batches_path = os.path.join(args.out, "batches.jsonl")
 
     def batches(
         x: torch.Tensor,
@@ -212,6 +222,9 @@ def main() -> None:
             scaler.update()
             total_loss += loss.detach().float() * len(xb)
             total_correct += correct
+            # reads the loss every batch: for comparisons, not speed
+            if args.log_batches:
+                append_line(batches_path, {"epoch": epoch + 1, "loss": loss.item()})
             seen += len(xb)
             if progress.due():
                 rate = seen / max(time.perf_counter() - t0, 1e-9)
