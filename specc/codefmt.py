@@ -45,6 +45,8 @@ def wrap_line(line: str) -> list[str]:
         return [line]
     indent = line[: len(line) - len(line.lstrip())]
     code, comment = _comment_split(line)
+    if comment and not code.strip():
+        return [line]  # a comment line: its text is the template's to keep short
     if comment:
         if len(code) <= LIMIT:
             return [f"{indent}{comment}", code]

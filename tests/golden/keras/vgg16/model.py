@@ -447,8 +447,8 @@ def _to_torch(layer) -> dict[str, np.ndarray]:
     """One layer's weights under PyTorch's parameter names, in PyTorch's layouts."""
     state: dict[str, np.ndarray] = {}
     if isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)):
-        # [kh, kw, in, out] -> [out, in, kh, kw]; transposed: [kh, kw, out, in] -> [in, out, ..]
-
+        # [kh, kw, in, out] -> [out, in, kh, kw]
+        # (transposed convolutions: [kh, kw, out, in] -> [in, out, kh, kw])
         state["weight"] = _np(layer.kernel).transpose(3, 2, 0, 1)
     elif isinstance(layer, layers.Conv1D):
         # [k, in, out] -> [out, in, k]

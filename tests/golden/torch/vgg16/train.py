@@ -118,9 +118,8 @@ def main() -> None:
 
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
-    # Reproducible runs: cuDNN picks deterministic kernels (torch.use_deterministic_algorithms
-
-    # would also do, but importing it costs seconds of start-up).
+    # Reproducible runs: cuDNN picks deterministic kernels (so would
+    # torch.use_deterministic_algorithms, but it costs seconds of start-up).
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
     device = pick_device(args.device)
