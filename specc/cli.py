@@ -156,6 +156,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return run_verify(result, args)
 
 
+def cmd_weights(args: argparse.Namespace) -> int:
+    if args.action is None:
+        print(args.weights_help(), file=sys.stderr)
+        return EXIT_USAGE
+    from specc.weights import run_convert
+
+    result = checked(args.file, quiet_warnings=True)
+    if not result.ok:
+        return EXIT_SPEC
+    return run_convert(result, args)
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from specc.run import sample
 
@@ -223,6 +235,39 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=4, help="batch size (4)")
     p.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
     p.set_defaults(func=cmd_verify)
+
+    p = verbs.add_parser("weights", help="convert weights between PyTorch, Keras and canonical")
+    p.set_defaults(func=cmd_weights, action=None, weights_help=p.format_help)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    q = actions.add_parser(
+        "convert",
+        help="a model's weights from one format to another",
+        description="Convert one model's weights between a PyTorch state dict (.pt, .pth; "
+        "also a run's checkpoint.pt), Keras weights (.weights.h5, .keras; also a run's "
+        "checkpoint.npz) and the canonical safetensors layout (.safetensors). The format "
+        "comes from the file name unless --from/--to give it. Across frameworks the weights "
+        "pass through the canonical layout, so a model trained with one can be served with "
+        "the other.",
+    )
+    q.add_argument("file", metavar="SPEC", help="the .net spec the weights belong to")
+    q.add_argument("input", metavar="IN", help="the weights to read")
+    q.add_argument("output", metavar="OUT", help="the file to write (atomically)")
+    q.add_argument(
+        "--model", metavar="NAME", help="which model of the spec (needed when it has several)"
+    )
+    q.add_argument(
+        "--from",
+        dest="source_format",
+        choices=["torch", "keras", "canonical"],
+        help="format of IN (default: from its name)",
+    )
+    q.add_argument(
+        "--to",
+        dest="target_format",
+        choices=["torch", "keras", "canonical"],
+        help="format of OUT (default: from its name)",
+    )
+    q.set_defaults(func=cmd_weights)
 
     p = verbs.add_parser("sample", help="draw samples from a trained GAN run as a PNG grid")
     p.add_argument("run_dir", metavar="RUN_DIR")

@@ -85,12 +85,25 @@ def test_ir_error_exits_1() -> None:
     assert main(["ir", BROKEN]) == 1
 
 
-@pytest.mark.parametrize("verb", ["check", "summary", "ir", "compile", "run"])
+@pytest.mark.parametrize("verb", ["check", "summary", "ir", "compile", "run", "weights"])
 def test_help_for_each_verb(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main([verb, "--help"])
     assert info.value.code == 0
     assert f"usage: specc {verb}" in capsys.readouterr().out
+
+
+def test_weights_convert_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["weights", "convert", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: specc weights convert" in out and "--model NAME" in out and "--from" in out
+
+
+def test_weights_without_action_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["weights"]) == 2
+    assert "convert" in capsys.readouterr().err
 
 
 def test_top_level_help(capsys: pytest.CaptureFixture[str]) -> None:
