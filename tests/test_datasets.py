@@ -146,6 +146,18 @@ def test_digits_deterministic_and_seed_independent(digits16: Arrays) -> None:
     np.testing.assert_array_equal(small.y_train, digits16.y_train)
 
 
+def test_digits_read_without_importing_scikit_learn_are_its_digits() -> None:
+    """The CSV is read directly (importing scikit-learn costs over a second of every run);
+    the pixels and labels are exactly what scikit-learn's own loader gives."""
+    code = (
+        "import sys; from specc.datasets import _digits_8x8; images, labels = _digits_8x8(); "
+        "assert not [m for m in sys.modules if m.startswith('sklearn')]; "
+        "import numpy as np; from sklearn.datasets import load_digits; d = load_digits(); "
+        "assert np.array_equal(images, d.images) and np.array_equal(labels, d.target)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_digits_rejects_token_models() -> None:
     with pytest.raises(DataError, match="integer token ids"):
         load(Digits(), (1, 8, 8), input_dtype="int")
