@@ -74,13 +74,11 @@ class Progress:
             sys.stderr.write("\r" + " " * 120 + "\r")
 
 
-def load_arrays(path: str, device: torch.device) -> tuple[torch.Tensor, ...]:
+def load_arrays(path: str) -> tuple[torch.Tensor, ...]:
+    """The data set on the host; batches go to the device one at a time."""
     with np.load(path, allow_pickle=False) as data:
         arrays = [data[key] for key in ("x_train", "y_train", "x_test", "y_test")]
-    tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
-    if device.type == "cuda":
-        tensors = [t.pin_memory() for t in tensors]
-    return tuple(tensors)
+    return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)
 
 
 def loss_and_metrics(logits: torch.Tensor, target: torch.Tensor, loss_fn: nn.Module):
@@ -123,7 +121,7 @@ def main() -> None:
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
     device = pick_device(args.device)
-    x_train, y_train, x_test, y_test = load_arrays(args.data, device)
+    x_train, y_train, x_test, y_test = load_arrays(args.data)
     n = len(x_train)
 
     model = AlexNet()
@@ -178,11 +176,14 @@ def main() -> None:
                 index = slice(i, i + batch)
             else:
                 index = torch.from_numpy(order[i : i + batch])
-            xb = x[index]
+            xb, yb = x[index], y[index]
+            # page-locked, so that the copies run asynchronously
+            if device.type == "cuda":
+                xb, yb = xb.pin_memory(), yb.pin_memory()
             xb = xb.to(device, non_blocking=True)
             if CHANNELS_LAST and xb.dim() == 4:
                 xb = xb.contiguous(memory_format=memory_format)
-            yield xb, y[index].to(device, non_blocking=True)
+            yield xb, yb.to(device, non_blocking=True)
 
     def evaluate() -> tuple[float, float]:
         model.eval()

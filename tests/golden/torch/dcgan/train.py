@@ -173,7 +173,11 @@ def main() -> None:
         d_count = g_count = 0
         t0 = time.perf_counter()
         for step, i in enumerate(range(0, n, args.batch)):
-            real = x_train[order[i : i + args.batch]].to(device, non_blocking=True)
+            real = x_train[order[i : i + args.batch]]
+            # page-locked, so that the copy runs asynchronously
+            if device.type == "cuda":
+                real = real.pin_memory()
+            real = real.to(device, non_blocking=True)
             b = len(real)
             fake = gen(latent(b).to(device))
             real_score, fake_score = disc(real), disc(fake.detach())
