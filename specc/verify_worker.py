@@ -1,6 +1,6 @@
 """One framework's half of `specc verify`, run in its own process:
 
-    python -m specc.verify_worker torch|keras WORKDIR
+    python -m specc.verify_worker torch|keras|keras64 WORKDIR
 
 It imports the emitted model.py (and train.py, for the losses and, on Keras, the optimizer
 classes) from WORKDIR/<framework>, loads the canonical initial weights and inputs that
@@ -265,14 +265,19 @@ def _chw(value: np.ndarray, shape: list[int]) -> np.ndarray:
     return value
 
 
-def run_keras(work: Path, job: dict[str, Any]) -> dict[str, np.ndarray]:
+def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> dict:
+    """Every compared tensor from Keras, in float32; or in float64 (the whole model, its loss
+    and optimizer), which specc.verify asks for when float32 results differ beyond tolerance:
+    in float64 the two frameworks must agree almost exactly if they compute the same."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import tensorflow as tf
 
+    keras.config.set_floatx(dtype_name)
     models = _load(work / "keras" / "model.py", "verify_keras_model")
     data = dict(np.load(work / "inputs.npz"))
+    data = {k: v.astype(dtype_name) if v.dtype.kind == "f" else v for k, v in data.items()}
 
     def build(name: str) -> Any:
         net = models.MODELS[name]()
@@ -383,18 +388,22 @@ def _keras_gan(tf: Any, work: Path, job: dict, build: Any, data: dict) -> dict:
 def main() -> None:
     framework, work = sys.argv[1], Path(sys.argv[2])
     job = json.loads((work / "job.json").read_text())
-    if os.environ.get("SPECC_VERIFY_TAMPER") == framework:  # tests: a deliberate fault
+    if framework in os.environ.get("SPECC_VERIFY_TAMPER", "").split(","):  # tests: a fault
         job["tamper"] = os.environ.get("SPECC_VERIFY_TAMPER_KEY", "")
     if framework == "torch":
         result = run_torch(work, job)
         reference = run_torch(work, job, "float64")
         result.update({f"f64:{k}": v for k, v in reference.items()})
-    else:
+    elif framework == "keras":
         result = run_keras(work, job)
+    else:
+        assert framework == "keras64", framework
+        result = run_keras(work, job, "float64")
     tamper = job.get("tamper")
-    if tamper:
-        key = next(k for k in result if k.startswith("forward/") and tamper in k)
-        result[key] = result[key] + 1e-2
+    if tamper:  # "name" (an intermediate output) or "phase/name"
+        phase, _, name = tamper.rpartition("/")
+        key = next(k for k in result if k.startswith(f"{phase or 'forward'}/") and name in k)
+        result[key] = result[key] + 1e-2 * max(float(np.abs(result[key]).max()), 1e-6)
     np.savez(work / f"{framework}.npz", **result)
 
 

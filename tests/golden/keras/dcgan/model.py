@@ -52,22 +52,23 @@ class BatchNorm(layers.Layer):
         )
 
     def call(self, x, training: bool = False):
-        dtype = x.dtype  # statistics in float32 under mixed precision too
-        x = ops.cast(x, "float32")
-        running_mean = ops.cast(self.moving_mean, "float32")
-        running_variance = ops.cast(self.moving_variance, "float32")
+        dtype = x.dtype  # statistics in float32 under mixed precision too (or float64)
+        compute = "float64" if dtype == "float64" else "float32"
+        x = ops.cast(x, compute)
+        running_mean = ops.cast(self.moving_mean, compute)
+        running_variance = ops.cast(self.moving_variance, compute)
         if training:
             axes = list(range(len(x.shape) - 1))
             mean, variance = ops.moments(x, axes=axes)
-            count = ops.cast(ops.shape(x)[0], "float32") * float(np.prod(x.shape[1:-1]))
+            count = ops.cast(ops.shape(x)[0], compute) * float(np.prod(x.shape[1:-1]))
             unbiased = variance * count / ops.maximum(count - 1.0, 1.0)
             m = self.momentum
             self.moving_mean.assign(running_mean * (1.0 - m) + mean * m)
             self.moving_variance.assign(running_variance * (1.0 - m) + unbiased * m)
         else:
             mean, variance = running_mean, running_variance
-        gamma = ops.cast(self.gamma, "float32")
-        beta = ops.cast(self.beta, "float32")
+        gamma = ops.cast(self.gamma, compute)
+        beta = ops.cast(self.beta, compute)
         y = (x - mean) * ops.rsqrt(variance + self.epsilon) * gamma + beta
         return ops.cast(y, dtype)
 

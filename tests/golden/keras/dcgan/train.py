@@ -53,8 +53,9 @@ class Optimizer:
 
     def __init__(self, variables: list) -> None:
         self.variables = variables
-        self.lr = tf.Variable(LR, dtype="float32", trainable=False)
-        self.step = tf.Variable(0.0, dtype="float32", trainable=False)
+        dtype = keras.config.floatx()  # the variables' (float32 under mixed precision)
+        self.lr = tf.Variable(LR, dtype=dtype, trainable=False)
+        self.step = tf.Variable(0.0, dtype=dtype, trainable=False)
         self.slots = {
             name: [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
             for name in self.SLOTS

@@ -52,8 +52,9 @@ class Optimizer:
 
     def __init__(self, variables: list) -> None:
         self.variables = variables
-        self.lr = tf.Variable(LR, dtype="float32", trainable=False)
-        self.step = tf.Variable(0.0, dtype="float32", trainable=False)
+        dtype = keras.config.floatx()  # the variables' (float32 under mixed precision)
+        self.lr = tf.Variable(LR, dtype=dtype, trainable=False)
+        self.step = tf.Variable(0.0, dtype=dtype, trainable=False)
         self.slots = {
             name: [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
             for name in self.SLOTS
@@ -138,7 +139,8 @@ def load_arrays(path: str) -> tuple[np.ndarray, ...]:
 
 def loss_and_metrics(logits: tf.Tensor, target: tf.Tensor):
     """The loss (a mean, as PyTorch's default reduction) and the number of correct answers."""
-    logits = tf.cast(logits, "float32")
+    if logits.dtype != tf.float64:
+        logits = tf.cast(logits, "float32")  # float32 under mixed precision too
     target = tf.cast(target, "int64")
     losses = tf.nn.sparse_softmax_cross_entropy_with_logits(target, logits)
     loss = tf.reduce_mean(losses)
