@@ -1,0 +1,97 @@
+"""The emitted Keras training code against idiomatic hand-written Keras
+(benchmarks/handwritten/lenet5_keras.py). Prints figures; times nothing as a test.
+
+    python benchmarks/bench_keras.py [--rounds 5] [--epochs 10] [--e2e-rounds 3] [--skip-e2e]
+
+(a) Training-loop samples/s, emitted train.py / hand-written loop (a tf.function step with
+    Keras's Adam and metrics, channels-last data), same model, data.npz, schedule, NumPy
+    random-crop augmentation, batch and epochs: LeNet-5 on the digits (--epochs, default 10
+    of the spec's 20; the median of the epochs' samples/s).
+(b) Whole-process seconds of `specc run specs/lenet5.net --backend keras` (20 epochs) against
+    a hand-written script that prepares the digits and trains the same way, and both test
+    accuracies.
+Each comparison runs in interleaved rounds (ABBA); the ratio is the median of the rounds'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+from benchlib import (
+    HANDWRITTEN,
+    ROOT,
+    compile_to,
+    interleave,
+    last_json,
+    read_metrics,
+    report,
+    run,
+    specc_run,
+)
+
+PY = sys.executable
+SCRIPT = str(HANDWRITTEN / "lenet5_keras.py")
+
+
+def lenet_loop(work: Path, rounds: int, epochs: int) -> float:
+    folder = compile_to("specs/lenet5.net", "keras", work / "lenet5")
+
+    def emitted() -> list[float]:
+        command = [PY, "train.py", "--data", "data.npz", "--out", "out", "--epochs", str(epochs)]
+        run(command + ["--quiet", "--device", "cpu"], cwd=folder)
+        return [m["samples_per_s"] for m in read_metrics(folder / "out")]
+
+    def handwritten() -> list[float]:
+        _, out = run([PY, SCRIPT, "--data", str(folder / "data.npz"), "--epochs", str(epochs)])
+        return last_json(out)["epoch_samples_per_s"]
+
+    print(f"(a) LeNet-5 training loop, Keras, {epochs} epochs, batch 32 (samples/s)", flush=True)
+    a, b = interleave(rounds, emitted, handwritten)
+    return report("LeNet-5 loop", "samples/s", a, b, ">= 0.97", higher=True)
+
+
+def end_to_end(work: Path, rounds: int) -> None:
+    accuracies: dict[str, list[float]] = {"specc": [], "hand": []}
+
+    def emitted() -> list[float]:
+        seconds, summary = specc_run("specs/lenet5.net", "keras", work / "runs")
+        accuracies["specc"].append(summary["test_accuracy"])
+        return [seconds]
+
+    def handwritten() -> list[float]:
+        seconds, out = run([PY, SCRIPT])
+        accuracies["hand"].append(last_json(out)["test_accuracy"])
+        return [seconds]
+
+    print("(b) whole process, LeNet-5, Keras, 20 epochs (seconds)", flush=True)
+    a, b = interleave(rounds, emitted, handwritten)
+    report("specc run --backend keras / hand-written", "s", a, b, "<= 1.2", higher=False)
+    print(
+        f"test accuracy: specc {statistics.median(accuracies['specc']):.4f}, hand-written "
+        f"{statistics.median(accuracies['hand']):.4f} (target >= 0.98 for specc)",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=10, help="LeNet-5 epochs for (a)")
+    parser.add_argument("--skip-loop", action="store_true")
+    parser.add_argument("--e2e-rounds", type=int, default=3)
+    parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--work", default=str(ROOT / "runs" / "bench_keras"))
+    args = parser.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    if not args.skip_loop:
+        lenet_loop(work, args.rounds, args.epochs)
+    if not args.skip_e2e:
+        end_to_end(work, args.e2e_rounds)
+
+
+if __name__ == "__main__":
+    main()
