@@ -305,6 +305,13 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
         loss, _ = train.loss_and_metrics(logits, y)
         if net.losses:
             loss = loss + tf.add_n(net.losses)
+        # the spec's global penalties, as the emitted train.py adds them: kernels, not biases
+        for weight in net.trainable_variables:
+            if len(weight.shape) > 1 and not weight.path.endswith("bias"):
+                if job["l1"]:
+                    loss = loss + job["l1"] * tf.reduce_sum(tf.abs(weight))
+                if job["l2"]:
+                    loss = loss + job["l2"] * tf.reduce_sum(tf.square(weight))
         return logits, loss
 
     net = build(name)
