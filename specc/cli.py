@@ -150,10 +150,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from specc.verify import run_verify
 
-    result = checked(args.file, quiet_warnings=True)
-    if not result.ok:
+    if args.json and len(args.files) > 1:
+        raise UsageError("--json writes one spec's comparison: give one FILE with it")
+    results = [checked(path, quiet_warnings=True) for path in args.files]
+    if not all(result.ok for result in results):
         return EXIT_SPEC
-    return run_verify(result, args)
+    return run_verify(results, args)
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
@@ -229,7 +231,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = verbs.add_parser("verify", help="prove the PyTorch and Keras code compute the same")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("files", metavar="FILE", nargs="+", help="specs (one process per framework)")
     p.add_argument("--steps", type=int, default=10, help="optimizer steps to compare (10)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights and inputs (0)")
     p.add_argument("--batch", type=int, default=4, help="batch size (4)")

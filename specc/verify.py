@@ -248,62 +248,119 @@ def add_float64(
         row.float64_error = float(np.abs(exact - other).max()) / scale
 
 
-def _outputs(framework: str, work: Path) -> dict[str, np.ndarray] | None:
-    """One worker's tensors; None (after printing why) when it failed."""
+def _run_worker(framework: str, works: list[Path]) -> bool:
+    """Run one framework's worker over the cases' folders; False (after printing why) when
+    the worker itself failed. A failure of one case is left in its folder (see _read)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
     done = subprocess.run(
-        [sys.executable, "-m", "specc.verify_worker", framework, str(work)],
+        [sys.executable, "-m", "specc.verify_worker", framework, *map(str, works)],
         capture_output=True,
         text=True,
         env=env,
     )
     if done.returncode != 0:
-        side = {"keras64": "Keras (float64)"}.get(framework, framework)
         print(
-            f"specc: error: the {side} side of verify failed:\n{done.stderr[-3000:]}",
+            f"specc: error: the {_SIDE.get(framework, framework)} side of verify failed:\n"
+            f"{done.stderr[-3000:]}",
             file=sys.stderr,
         )
-        return None
-    return dict(np.load(work / f"{framework}.npz"))
+        return False
+    return True
 
 
-def run_verify(result: Result, args: argparse.Namespace) -> int:
+_SIDE = {"torch": "PyTorch", "keras": "Keras", "keras64": "Keras (float64)"}
+
+
+def _read(framework: str, case: _Case) -> dict[str, np.ndarray] | None:
+    """One worker's tensors for a case; None (after printing why) when that case failed."""
+    path = case.work / f"{framework}.npz"
+    if path.exists():
+        return dict(np.load(path))
+    error = case.work / f"{framework}.error"
+    why = error.read_text() if error.exists() else "no result was written"
+    print(
+        f"specc: error: the {_SIDE.get(framework, framework)} side of verify failed on "
+        f"{case.spec.path}:\n{why}",
+        file=sys.stderr,
+    )
+    return None
+
+
+@dataclass
+class _Case:
+    """One spec being verified, in its own folder of the shared work folder."""
+
+    spec: Spec
+    work: Path
+    job: dict[str, Any]
+    rows: list[Row] | None = None
+    missing: list[str] | None = None
+    torch_out: dict[str, np.ndarray] | None = None
+
+
+def _prepare(result: Result, work: Path, args: argparse.Namespace) -> _Case | None:
     spec = result.spec
     assert spec is not None
     if spec.training is None:
         print(
             f"specc: error: {spec.path} has no `train` or `gan` section to verify", file=sys.stderr
         )
-        return 1
+        return None
     exact = without_dropout(spec)
     try:
         torch_files = TorchBackend().emit(exact, result.source.text)
         keras_files = KerasBackend().emit(exact, result.source.text)
     except BackendError as err:
         print(render_all([err.diagnostic], result.source), file=sys.stderr)
-        return 1
+        return None
+    write_tree(work / "torch", torch_files)
+    write_tree(work / "keras", keras_files)
+    np.savez(work / "inputs.npz", **_inputs(exact, args.batch, args.seed))
+    job = _job(exact, args.steps, args.seed)
+    (work / "job.json").write_text(json.dumps(job))
+    return _Case(spec, work, job)
+
+
+def run_verify(results: list[Result], args: argparse.Namespace) -> int:
+    """Verify each spec; one worker process per framework serves them all (imports of
+    PyTorch and TensorFlow take most of a small spec's time)."""
+    code = 0
     with tempfile.TemporaryDirectory(prefix="specc-verify-") as tmp:
-        work = Path(tmp)
-        write_tree(work / "torch", torch_files)
-        write_tree(work / "keras", keras_files)
-        np.savez(work / "inputs.npz", **_inputs(exact, args.batch, args.seed))
-        job = _job(exact, args.steps, args.seed)
-        (work / "job.json").write_text(json.dumps(job))
-        outputs = {}
+        cases: list[_Case] = []
+        for i, result in enumerate(results):
+            case = _prepare(result, Path(tmp) / str(i), args)
+            if case is None:
+                code = 1
+            else:
+                cases.append(case)
         for framework in ("torch", "keras"):  # torch first: it writes the initial weights
-            outputs[framework] = _outputs(framework, work)
-            if outputs[framework] is None:
+            if cases and not _run_worker(framework, [c.work for c in cases]):
                 return 1
-        order = [f"forward/{s['node']}" for s in job.get("steps", [])]
-        rows, missing = compare(outputs["torch"], outputs["keras"], order)
-        if not all(r.ok for r in rows):
-            # Float32 cannot settle these: run Keras in float64 too, against PyTorch's float64.
-            keras64 = _outputs("keras64", work)
-            if keras64 is None:
-                return 1
-            add_float64(rows, outputs["torch"], keras64)
-    report(rows, missing, spec, args)
-    return 0 if all(r.ok for r in rows) else 1
+        done: list[_Case] = []
+        for case in cases:
+            outputs = [_read(framework, case) for framework in ("torch", "keras")]
+            if outputs[0] is None or outputs[1] is None:
+                code = 1
+                continue
+            order = [f"forward/{s['node']}" for s in case.job.get("steps", [])]
+            case.rows, case.missing = compare(outputs[0], outputs[1], order)
+            case.torch_out = outputs[0]
+            done.append(case)
+        # Float32 cannot settle some tensors: run Keras in float64 too, against PyTorch's.
+        unsettled = [c for c in done if not all(r.ok for r in c.rows or [])]
+        if unsettled and not _run_worker("keras64", [c.work for c in unsettled]):
+            return 1
+        for case in unsettled:
+            keras64 = _read("keras64", case)
+            if keras64 is not None:
+                add_float64(case.rows or [], case.torch_out or {}, keras64)
+        for n, case in enumerate(done):
+            if n:
+                print()
+            report(case.rows or [], case.missing or [], case.spec, args)
+            if not all(r.ok for r in case.rows or []):
+                code = 1
+    return code
 
 
 def _differ(n: int) -> str:

@@ -1,6 +1,6 @@
 """One framework's half of `specc verify`, run in its own process:
 
-    python -m specc.verify_worker torch|keras|keras64 WORKDIR
+    python -m specc.verify_worker torch|keras|keras64 WORKDIR...
 
 It imports the emitted model.py (and train.py, for the losses and, on Keras, the optimizer
 classes) from WORKDIR/<framework>, loads the canonical initial weights and inputs that
@@ -12,7 +12,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -259,10 +261,21 @@ def _torch_gan(torch: Any, work: Path, job: dict, build: Any, data: dict) -> dic
 
 
 # ----- Keras ----------------------------------------------------------------------------------
-def _chw(value: np.ndarray, shape: list[int]) -> np.ndarray:
-    if value.ndim == 4 and tuple(value.shape[1:]) != tuple(shape):
-        return value.transpose(0, 3, 1, 2)
-    return value
+def _chw(value: np.ndarray) -> np.ndarray:
+    """Images inside the Keras model are channels-last; verify compares channels-first."""
+    return value.transpose(0, 3, 1, 2) if value.ndim == 4 else value
+
+
+def _node_output_layer(net: Any, ident: str) -> Any:
+    """The last Keras layer of a node's chain: the layer named after the node, or a helper
+    after it (`<ident>_crop` after a transposed convolution, `<ident>_hwc` after a reshape to
+    an image). Helpers before it (padding, the permute before a flatten) are not outputs."""
+    pattern = re.compile(rf"{re.escape(ident)}(_crop|_hwc)?_*")
+    found = None
+    for layer in net.layers:
+        if pattern.fullmatch(layer.name):
+            found = layer
+    return found
 
 
 def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> dict:
@@ -290,14 +303,13 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     name = job["model"]
     x, y = tf.constant(data["x"]), tf.constant(data["y"])
     net = build(name)
-    names = [s["node"] for s in job["steps"] if _has_layer(net, s["ident"])]
-    idents = {s["node"]: s["ident"] for s in job["steps"]}
-    shapes = {s["node"]: s["shape"] for s in job["steps"]}
-    probe = keras.Model(net.inputs, [net.get_layer(idents[n]).output for n in names])
+    layer_of = {s["node"]: _node_output_layer(net, s["ident"]) for s in job["steps"]}
+    names = [node for node, layer in layer_of.items() if layer is not None]
+    probe = keras.Model(net.inputs, [layer_of[n].output for n in names])
     values = probe(x, training=False)
     values = values if isinstance(values, (list, tuple)) else [values]
     for node, value in zip(names, values, strict=True):
-        out[f"forward/{node}"] = _chw(np.asarray(value), shapes[node])
+        out[f"forward/{node}"] = _chw(np.asarray(value))
     train = _load(work / "keras" / "train.py", "verify_keras_train")
 
     def loss_of(xb: Any) -> tuple[Any, Any]:
@@ -357,14 +369,6 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     return out
 
 
-def _has_layer(net: Any, name: str) -> bool:
-    try:
-        net.get_layer(name)
-        return True
-    except ValueError:
-        return False
-
-
 def _keras_gan(tf: Any, work: Path, job: dict, build: Any, data: dict) -> dict:
     train = _load(work / "keras" / "train.py", "verify_keras_gan")
     models = sys.modules["verify_keras_model"]
@@ -392,8 +396,7 @@ def _keras_gan(tf: Any, work: Path, job: dict, build: Any, data: dict) -> dict:
     return out
 
 
-def main() -> None:
-    framework, work = sys.argv[1], Path(sys.argv[2])
+def run_case(framework: str, work: Path) -> None:
     job = json.loads((work / "job.json").read_text())
     if framework in os.environ.get("SPECC_VERIFY_TAMPER", "").split(","):  # tests: a fault
         job["tamper"] = os.environ.get("SPECC_VERIFY_TAMPER_KEY", "")
@@ -412,6 +415,29 @@ def main() -> None:
         key = next(k for k in result if k.startswith(f"{phase or 'forward'}/") and name in k)
         result[key] = result[key] + 1e-2 * max(float(np.abs(result[key]).max()), 1e-6)
     np.savez(work / f"{framework}.npz", **result)
+
+
+def main() -> None:
+    """Each folder is one case; a case that fails leaves `<framework>.error` (the last lines
+    of its traceback) and the others go on. The emitted modules of one case are forgotten
+    before the next (they share the names `model` and `train`)."""
+    framework, works = sys.argv[1], [Path(p) for p in sys.argv[2:]]
+    path, modules = list(sys.path), set(sys.modules)
+    for work in works:
+        try:
+            run_case(framework, work)
+        except Exception:  # noqa: BLE001 - reported per case, with its traceback
+            lines = traceback.format_exc().strip().splitlines()
+            (work / f"{framework}.error").write_text("\n".join(lines[-12:]) + "\n")
+        finally:
+            sys.path[:] = path
+            for name in set(sys.modules) - modules:
+                if name in ("model", "train") or name.startswith("verify_"):
+                    del sys.modules[name]
+            if framework != "torch":
+                import keras
+
+                keras.backend.clear_session()
 
 
 if __name__ == "__main__":

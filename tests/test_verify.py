@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,20 @@ def verify(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     )
 
 
-@pytest.mark.parametrize("name", ["lenet5", "mlp", "dcgan"])
+def verify_all(paths: list[Path]) -> str:
+    """Verify several specs in one call (one worker process per framework serves them all);
+    each must agree on every tensor. Returns the report."""
+    done = verify(*map(str, paths))
+    assert done.returncode == 0, done.stdout + done.stderr
+    for path in paths:
+        match = re.search(
+            rf"^{re.escape(str(path))}: (\d+) of (\d+) tensors agree$", done.stdout, re.M
+        )
+        assert match and match[1] == match[2] and int(match[1]) > 0, (path, done.stdout)
+    return done.stdout
+
+
+@pytest.mark.parametrize("name", ["lenet5", "dcgan"])
 def test_shipped_spec_verifies(name: str, tmp_path: Path) -> None:
     report = tmp_path / "verify.json"
     done = verify(str(ROOT / "specs" / f"{name}.net"), "--json", str(report))
@@ -68,13 +82,14 @@ train Small {
 """
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
-def test_optimizers_and_layers_verify(optimizer: str, tmp_path: Path) -> None:
-    spec = tmp_path / "small.net"
-    spec.write_text(SMALL.replace("OPTIMIZER", optimizer))
-    done = verify(str(spec))
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "tensors agree" in done.stdout
+def test_optimizers_and_layers_verify(tmp_path: Path) -> None:
+    """Each optimizer and its variants (momentum, nesterov, weight decay), with the mixed
+    layers of SMALL, in one call; and the MLP spec beside them."""
+    paths = [ROOT / "specs" / "mlp.net"]
+    for i, optimizer in enumerate(OPTIMIZERS):
+        paths.append(tmp_path / f"small_{i}.net")
+        paths[-1].write_text(SMALL.replace("OPTIMIZER", optimizer))
+    verify_all(paths)
 
 
 def test_a_fault_is_found_and_named(tmp_path: Path) -> None:
@@ -181,22 +196,20 @@ LOSS_HEADS = {
 }
 
 
-@pytest.mark.parametrize("loss", sorted(LOSS_HEADS))
-def test_every_loss_verifies(loss: str, tmp_path: Path) -> None:
-    """Loss values, gradients and 10 SGD steps agree for every loss of the language (verify
-    draws targets that fit the loss: class ids, 0/1, distributions or real values)."""
-    spec = tmp_path / "loss.net"
-    spec.write_text(
-        "model M {\n  input x: [6]\n  dense(8) -> tanh\n  " + LOSS_HEADS[loss] + "\n}\n"
-        f"train M {{\n  data = synthetic(n=16, classes={2 if 'bce' in loss else 5})\n"
-        f"  loss = {loss}\n"
-        "  optimizer = sgd(lr=0.1, momentum=0.9)\n  l1 = 1e-4\n  l2 = 1e-3\n}\n"
-    )
-    report = tmp_path / "verify.json"
-    done = verify(str(spec), "--json", str(report))
-    assert done.returncode == 0, done.stdout + done.stderr
-    rows = json.loads(report.read_text())["tensors"]
-    assert {"train", "grad", "steps"} <= {t["phase"] for t in rows}
+def test_every_loss_verifies(tmp_path: Path) -> None:
+    """Loss values, gradients and 10 SGD steps agree for every loss of the language, with the
+    global l1 and l2 penalties (verify draws targets that fit the loss: class ids, 0/1,
+    distributions or real values)."""
+    paths = []
+    for loss, head in sorted(LOSS_HEADS.items()):
+        classes = 2 if "bce" in loss else 5
+        paths.append(tmp_path / f"{loss}.net")
+        paths[-1].write_text(
+            "model M {\n  input x: [6]\n  dense(8) -> tanh\n  " + head + "\n}\n"
+            f"train M {{\n  data = synthetic(n=16, classes={classes})\n  loss = {loss}\n"
+            "  optimizer = sgd(lr=0.1, momentum=0.9)\n  l1 = 1e-4\n  l2 = 1e-3\n}\n"
+        )
+    verify_all(paths)
 
 
 SCHEDULES = [
@@ -243,3 +256,42 @@ def test_every_schedule_gives_the_same_rates(schedule: str, tmp_path: Path) -> N
     assert len(rates["torch"]) == 5
     assert rates["torch"] == pytest.approx(rates["keras"], rel=1e-6)
     assert len(set(rates["torch"])) > 1  # the schedule does change the rate
+
+
+CATALOGUE_TRAIN = {  # model of tests/test_keras_backend.py -> its training section
+    "Images": "loss = mse\n  optimizer = adam(lr=1e-3)",
+    "Pools": "loss = mse\n  optimizer = sgd(lr=0.05, momentum=0.9)",
+    "Generator": "loss = mae\n  optimizer = rmsprop(lr=1e-3)",
+    "Sequences": "loss = huber\n  optimizer = adamw(lr=1e-3)",
+    "Text": "loss = cross_entropy\n  optimizer = adagrad(lr=0.05)",
+}
+
+
+def test_every_layer_of_the_catalogue_verifies(tmp_path: Path) -> None:
+    """The specs that hold every layer kind (tests/test_keras_backend.py), each model with a
+    training section: inference, training mode, gradients and 10 steps agree."""
+    from tests.test_keras_backend import IMAGES, SEQUENCES
+
+    paths = []
+    for model, training in sorted(CATALOGUE_TRAIN.items()):
+        source = IMAGES if model in ("Images", "Pools", "Generator") else SEQUENCES
+        classes = "classes=3" if model == "Text" else "classes=2"
+        paths.append(tmp_path / f"{model}.net")
+        paths[-1].write_text(
+            f"{source}\ntrain {model} {{\n  data = synthetic(n=16, {classes})\n  {training}\n}}\n"
+        )
+    report = verify_all(paths)
+    assert "first layer that diverges" not in report
+
+
+def test_one_failing_spec_does_not_hide_the_others(tmp_path: Path) -> None:
+    """Several specs in one call: each gets its own report; the exit code is 1 if any fails,
+    and --json takes a single spec."""
+    bad = tmp_path / "bad.net"
+    bad.write_text("model A {\n  input x: [4]\n  dense(2)\n}\n")  # no training section
+    done = verify(str(bad), str(ROOT / "specs" / "mlp.net"))
+    assert done.returncode == 1
+    assert "no `train` or `gan` section" in done.stderr
+    assert "specs/mlp.net: 15 of 15 tensors agree" in done.stdout
+    done = verify(str(bad), str(bad), "--json", str(tmp_path / "v.json"))
+    assert done.returncode == 2 and "give one FILE" in done.stderr
