@@ -16,7 +16,6 @@ Each comparison runs in interleaved rounds (ABBA); the ratio is the median of th
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
@@ -24,12 +23,12 @@ from benchlib import (
     HANDWRITTEN,
     ROOT,
     compile_to,
+    end_to_end,
     interleave,
     last_json,
     read_metrics,
     report,
     run,
-    specc_run,
 )
 
 PY = sys.executable
@@ -53,29 +52,6 @@ def lenet_loop(work: Path, rounds: int, epochs: int) -> float:
     return report("LeNet-5 loop", "samples/s", a, b, ">= 0.97", higher=True)
 
 
-def end_to_end(work: Path, rounds: int) -> None:
-    accuracies: dict[str, list[float]] = {"specc": [], "hand": []}
-
-    def emitted() -> list[float]:
-        seconds, summary = specc_run("specs/lenet5.net", "keras", work / "runs")
-        accuracies["specc"].append(summary["test_accuracy"])
-        return [seconds]
-
-    def handwritten() -> list[float]:
-        seconds, out = run([PY, SCRIPT])
-        accuracies["hand"].append(last_json(out)["test_accuracy"])
-        return [seconds]
-
-    print("(b) whole process, LeNet-5, Keras, 20 epochs (seconds)", flush=True)
-    a, b = interleave(rounds, emitted, handwritten)
-    report("specc run --backend keras / hand-written", "s", a, b, "<= 1.2", higher=False)
-    print(
-        f"test accuracy: specc {statistics.median(accuracies['specc']):.4f}, hand-written "
-        f"{statistics.median(accuracies['hand']):.4f} (target >= 0.98 for specc)",
-        flush=True,
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -90,7 +66,7 @@ def main() -> None:
     if not args.skip_loop:
         lenet_loop(work, args.rounds, args.epochs)
     if not args.skip_e2e:
-        end_to_end(work, args.e2e_rounds)
+        end_to_end(work, args.e2e_rounds, "keras", [PY, SCRIPT])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ compared channels-first and weights in the canonical (PyTorch) layout."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -20,15 +19,7 @@ from typing import Any
 
 import numpy as np
 
-
-def _load(path: Path, name: str) -> Any:
-    sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+from specc.emitted_code import load_module
 
 
 # ----- PyTorch --------------------------------------------------------------------------------
@@ -127,7 +118,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
 
     dtype = getattr(torch, dtype_name)
     torch.manual_seed(0)
-    models = _load(work / "torch" / "model.py", "verify_torch_model")
+    models = load_module(work / "torch" / "model.py", "verify_torch_model")
     out: dict[str, np.ndarray] = {}
     data = dict(np.load(work / "inputs.npz"))
 
@@ -152,7 +143,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     for node, value in inter.items():
         out[f"forward/{node}"] = value
     # training mode: output, loss, gradients, batch-norm statistics
-    train = _load(work / "torch" / "train.py", "verify_torch_train")
+    train = load_module(work / "torch" / "train.py", "verify_torch_train")
     loss_fn = getattr(torch.nn, _TORCH_LOSSES.get(job["loss"], "MSELoss"))()
     if job["loss"] == "kl_div":
         loss_fn = torch.nn.KLDivLoss(reduction="batchmean")
@@ -235,7 +226,7 @@ def _own_key(models: Any, key: str) -> str:
 
 
 def _torch_gan(torch: Any, work: Path, job: dict, build: Any, data: dict) -> dict:
-    train = _load(work / "torch" / "train.py", "verify_torch_gan")
+    train = load_module(work / "torch" / "train.py", "verify_torch_gan")
     gen, disc = build(job["generator"]).train(), build(job["discriminator"]).train()
     z, real = torch.from_numpy(data["z"]), torch.from_numpy(data["real"])
     g_opt = _torch_optimizer(torch, gen.parameters(), job["g_optimizer"])
@@ -288,7 +279,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     import tensorflow as tf
 
     keras.config.set_floatx(dtype_name)
-    models = _load(work / "keras" / "model.py", "verify_keras_model")
+    models = load_module(work / "keras" / "model.py", "verify_keras_model")
     data = dict(np.load(work / "inputs.npz"))
     data = {k: v.astype(dtype_name) if v.dtype.kind == "f" else v for k, v in data.items()}
 
@@ -310,7 +301,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     values = values if isinstance(values, (list, tuple)) else [values]
     for node, value in zip(names, values, strict=True):
         out[f"forward/{node}"] = _chw(np.asarray(value))
-    train = _load(work / "keras" / "train.py", "verify_keras_train")
+    train = load_module(work / "keras" / "train.py", "verify_keras_train")
 
     def loss_of(xb: Any) -> tuple[Any, Any]:
         logits = net(xb, training=True)
@@ -370,7 +361,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
 
 
 def _keras_gan(tf: Any, work: Path, job: dict, build: Any, data: dict) -> dict:
-    train = _load(work / "keras" / "train.py", "verify_keras_gan")
+    train = load_module(work / "keras" / "train.py", "verify_keras_gan")
     models = sys.modules["verify_keras_model"]
     gen, disc = build(job["generator"]), build(job["discriminator"])
     z, real = tf.constant(data["z"]), tf.constant(data["real"])

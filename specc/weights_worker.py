@@ -16,7 +16,6 @@ code 2; specc shows that line."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import sys
@@ -25,21 +24,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from specc.emitted_code import load_module
+
 MARKER = "specc-weights: error: "
 
 
 class WeightsError(Exception):
     """A problem with a weights file, in words for the user."""
-
-
-def _load_module(path: str, name: str) -> Any:
-    sys.path.insert(0, str(Path(path).parent))
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _listing(items: Iterable[str], limit: int = 6) -> str:
@@ -181,7 +172,7 @@ def _torch_state(path: str, display: str, job: dict[str, Any]) -> dict[str, Any]
 def run_torch(job: dict[str, Any]) -> int:
     import torch
 
-    models = _load_module(job["model_py"], "specc_weights_torch_model")
+    models = load_module(job["model_py"], "specc_weights_torch_model")
     net = getattr(models, job["class"])()
     source, target = job["source"], job["target"]
     if source["format"] == "canonical":
@@ -316,7 +307,7 @@ def _keras_checkpoint(net: Any, path: str, job: dict[str, Any]) -> None:
 
 
 def run_keras(job: dict[str, Any], work: Path) -> int:
-    models = _load_module(job["model_py"], "specc_weights_keras_model")
+    models = load_module(job["model_py"], "specc_weights_keras_model")
     net = models.MODELS[job["model"]]()
     source, target = job["source"], job["target"]
     path = source["path"]
