@@ -9,7 +9,6 @@ class) and the CPU time taken.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import subprocess
@@ -18,6 +17,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from specc.emitted_code import load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,15 +33,6 @@ def specc_run(spec: Path, out: Path, *extra: str) -> Path:
     )
     (run,) = set(out.iterdir()) - before
     return run
-
-
-def load_module(path: Path, name: str):  # noqa: ANN201
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> None:

@@ -22,34 +22,12 @@ from pathlib import Path
 from benchlib import (
     HANDWRITTEN,
     ROOT,
-    compile_to,
     end_to_end,
-    interleave,
-    last_json,
-    read_metrics,
-    report,
-    run,
+    lenet_loop,
 )
 
 PY = sys.executable
 SCRIPT = str(HANDWRITTEN / "lenet5_keras.py")
-
-
-def lenet_loop(work: Path, rounds: int, epochs: int) -> float:
-    folder = compile_to("specs/lenet5.net", "keras", work / "lenet5")
-
-    def emitted() -> list[float]:
-        command = [PY, "train.py", "--data", "data.npz", "--out", "out", "--epochs", str(epochs)]
-        run(command + ["--quiet", "--device", "cpu"], cwd=folder)
-        return [m["samples_per_s"] for m in read_metrics(folder / "out")]
-
-    def handwritten() -> list[float]:
-        _, out = run([PY, SCRIPT, "--data", str(folder / "data.npz"), "--epochs", str(epochs)])
-        return last_json(out)["epoch_samples_per_s"]
-
-    print(f"(a) LeNet-5 training loop, Keras, {epochs} epochs, batch 32 (samples/s)", flush=True)
-    a, b = interleave(rounds, emitted, handwritten)
-    return report("LeNet-5 loop", "samples/s", a, b, ">= 0.97", higher=True)
 
 
 def main() -> None:
@@ -64,7 +42,7 @@ def main() -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     if not args.skip_loop:
-        lenet_loop(work, args.rounds, args.epochs)
+        lenet_loop(work, args.rounds, args.epochs, "keras", SCRIPT)
     if not args.skip_e2e:
         end_to_end(work, args.e2e_rounds, "keras", [PY, SCRIPT])
 

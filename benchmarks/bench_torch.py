@@ -29,30 +29,13 @@ from benchlib import (
     end_to_end,
     interleave,
     last_json,
+    lenet_loop,
     read_metrics,
     report,
     run,
 )
 
 PY = sys.executable
-
-
-def lenet_loop(work: Path, rounds: int, epochs: int) -> float:
-    folder = compile_to("specs/lenet5.net", "torch", work / "lenet5")
-
-    def emitted() -> list[float]:
-        command = [PY, "train.py", "--data", "data.npz", "--out", "out", "--epochs", str(epochs)]
-        run(command + ["--quiet", "--device", "cpu"], cwd=folder)
-        return [m["samples_per_s"] for m in read_metrics(folder / "out")]
-
-    def handwritten() -> list[float]:
-        script = str(HANDWRITTEN / "lenet5_torch.py")
-        _, out = run([PY, script, "--data", str(folder / "data.npz"), "--epochs", str(epochs)])
-        return last_json(out)["epoch_samples_per_s"]
-
-    print(f"(a) LeNet-5 training loop, {epochs} epochs, batch 32 (samples/s)", flush=True)
-    a, b = interleave(rounds, emitted, handwritten)
-    return report("LeNet-5 loop", "samples/s", a, b, ">= 0.97", higher=True)
 
 
 def vgg_loop(work: Path, rounds: int, n_train: int, batch: int) -> float:
@@ -101,7 +84,7 @@ def main() -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     if not args.skip_lenet:
-        lenet_loop(work, args.rounds, args.epochs)
+        lenet_loop(work, args.rounds, args.epochs, "torch", str(HANDWRITTEN / "lenet5_torch.py"))
     if not args.skip_vgg:
         vgg_loop(work, args.vgg_rounds, args.vgg_train, args.vgg_batch)
     if not args.skip_e2e:

@@ -129,3 +129,24 @@ def end_to_end(work: Path, rounds: int, backend: str, script: list[str]) -> None
         f"{statistics.median(accuracies['hand']):.4f} (target >= 0.98 for specc)",
         flush=True,
     )
+
+
+def lenet_loop(work: Path, rounds: int, epochs: int, backend: str, script: str) -> float:
+    """(a) of both benchmarks: training-loop samples/s of the emitted train.py against the
+    hand-written `script`, LeNet-5 on the same data.npz; the median of the epochs' figures."""
+    folder = compile_to("specs/lenet5.net", backend, work / "lenet5")
+    python = sys.executable
+
+    def emitted() -> list[float]:
+        command = [python, "train.py", "--data", "data.npz", "--out", "out"]
+        run(command + ["--epochs", str(epochs), "--quiet", "--device", "cpu"], cwd=folder)
+        return [m["samples_per_s"] for m in read_metrics(folder / "out")]
+
+    def handwritten() -> list[float]:
+        command = [python, script, "--data", str(folder / "data.npz"), "--epochs", str(epochs)]
+        _, out = run(command)
+        return last_json(out)["epoch_samples_per_s"]
+
+    print(f"(a) LeNet-5 training loop, {backend}, {epochs} epochs (samples/s)", flush=True)
+    a, b = interleave(rounds, emitted, handwritten)
+    return report("LeNet-5 loop", "samples/s", a, b, ">= 0.97", higher=True)
