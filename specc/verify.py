@@ -17,8 +17,7 @@ loss and optimizer): a gradient or trained weight on which the two frameworks th
 tenth of the tolerance is the same computation rounded differently in float32 (ResNet-18's
 first stage, where batch-norm's backward pass cancels most of the gradient; Keras's float32
 result there is up to 1e-2 from the exact one, PyTorch's within 1e-5). Forward results are
-never excused this way. The summary counts the tensors
-that pass on each kind of evidence."""
+never excused this way. The summary counts the tensors that pass on each kind of evidence."""
 
 from __future__ import annotations
 
@@ -28,7 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -293,9 +292,9 @@ class _Case:
     spec: Spec
     work: Path
     job: dict[str, Any]
-    rows: list[Row] | None = None
-    missing: list[str] | None = None
-    torch_out: dict[str, np.ndarray] | None = None
+    rows: list[Row] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    torch_out: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _prepare(result: Result, work: Path, args: argparse.Namespace) -> _Case | None:
@@ -347,18 +346,18 @@ def run_verify(results: list[Result], args: argparse.Namespace) -> int:
             case.torch_out = outputs[0]
             done.append(case)
         # Float32 cannot settle some tensors: run Keras in float64 too, against PyTorch's.
-        unsettled = [c for c in done if not all(r.ok for r in c.rows or [])]
+        unsettled = [c for c in done if not all(r.ok for r in c.rows)]
         if unsettled and not _run_worker("keras64", [c.work for c in unsettled]):
             return 1
         for case in unsettled:
             keras64 = _read("keras64", case)
             if keras64 is not None:
-                add_float64(case.rows or [], case.torch_out or {}, keras64)
+                add_float64(case.rows, case.torch_out, keras64)
         for n, case in enumerate(done):
             if n:
                 print()
-            report(case.rows or [], case.missing or [], case.spec, args)
-            if not all(r.ok for r in case.rows or []):
+            report(case.rows, case.missing, case.spec, args)
+            if not all(r.ok for r in case.rows):
                 code = 1
     return code
 

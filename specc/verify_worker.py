@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import traceback
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from specc.backends.keras import node_output_layer
 from specc.emitted_code import load_module
 
 
@@ -257,18 +257,6 @@ def _chw(value: np.ndarray) -> np.ndarray:
     return value.transpose(0, 3, 1, 2) if value.ndim == 4 else value
 
 
-def _node_output_layer(net: Any, ident: str) -> Any:
-    """The last Keras layer of a node's chain: the layer named after the node, or a helper
-    after it (`<ident>_crop` after a transposed convolution, `<ident>_hwc` after a reshape to
-    an image). Helpers before it (padding, the permute before a flatten) are not outputs."""
-    pattern = re.compile(rf"{re.escape(ident)}(_crop|_hwc)?_*")
-    found = None
-    for layer in net.layers:
-        if pattern.fullmatch(layer.name):
-            found = layer
-    return found
-
-
 def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> dict:
     """Every compared tensor from Keras, in float32; or in float64 (the whole model, its loss
     and optimizer), which specc.verify asks for when float32 results differ beyond tolerance:
@@ -294,9 +282,10 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     name = job["model"]
     x, y = tf.constant(data["x"]), tf.constant(data["y"])
     net = build(name)
-    layer_of = {s["node"]: _node_output_layer(net, s["ident"]) for s in job["steps"]}
+    layer_names = [layer.name for layer in net.layers]
+    layer_of = {s["node"]: node_output_layer(layer_names, s["ident"]) for s in job["steps"]}
     names = [node for node, layer in layer_of.items() if layer is not None]
-    probe = keras.Model(net.inputs, [layer_of[n].output for n in names])
+    probe = keras.Model(net.inputs, [net.get_layer(layer_of[n]).output for n in names])
     values = probe(x, training=False)
     values = values if isinstance(values, (list, tuple)) else [values]
     for node, value in zip(names, values, strict=True):

@@ -10,6 +10,8 @@ name; helper layers (padding, transposes) get unique derived names and hold no w
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +62,24 @@ class Model:
     output_shape: str
     trainable: int
     non_trainable: int
+
+
+#: Suffixes of the helper layers that follow a node's own layer in its chain, so that their
+#: output is the node's value: the crop after a transposed convolution, the permute back to
+#: channels-last after a reshape to an image. (Padding and the permute before a flatten come
+#: before the node's layer.)
+_CROP, _HWC = "crop", "hwc"
+
+
+def node_output_layer(layer_names: Iterable[str], ident: str) -> str | None:
+    """Of a built model's layer names, in order, the one whose output is the node's value:
+    the node's own layer or the last helper after it (derived names may end in `_`)."""
+    pattern = re.compile(rf"{re.escape(ident)}(?:_(?:{_CROP}|{_HWC}))?_*")
+    found = None
+    for name in layer_names:
+        if pattern.fullmatch(name):
+            found = name
+    return found
 
 
 @dataclass
@@ -159,7 +179,7 @@ class KerasBackend(Backend):
                     f"{raw} = keras.Input(shape={lit(shape)}, dtype={dtype}, "
                     f"name={lit(node.ident)})  # {fmt(shape)}"
                 )
-                perm = names.derive(node.ident, "hwc")
+                perm = names.derive(node.ident, _HWC)
                 input_lines.append(
                     _call(var, f"layers.Permute((2, 3, 1), name={lit(perm)})", raw)
                     + "  # channels-last inside"
@@ -248,7 +268,7 @@ class KerasBackend(Backend):
                 chain.append(f"layers.Permute((3, 1, 2), name={perm})")
             if len(target) == 3:
                 chain.append(f"layers.Reshape({lit(tuple(target))}, name={name})")
-                perm = lit(names.derive(node.ident, "hwc"))
+                perm = lit(names.derive(node.ident, _HWC))
                 chain.append(f"layers.Permute((2, 3, 1), name={perm})")
             else:
                 chain.append(f"layers.Reshape({lit(tuple(target))}, name={name})")
@@ -446,7 +466,7 @@ class KerasBackend(Backend):
         ]
         ph, pw = op.padding
         if ph or pw:
-            crop = lit(names.derive(node.ident, "crop"))
+            crop = lit(names.derive(node.ident, _CROP))
             chain.append(
                 f"layers.Cropping2D(cropping={lit(((ph, ph), (pw, pw)))}, "
                 f'data_format="channels_last", name={crop})'

@@ -52,7 +52,8 @@ class BatchNorm(layers.Layer):
         )
 
     def call(self, x, training: bool = False):
-        dtype = x.dtype  # statistics in float32 under mixed precision too (or float64)
+        # statistics in float32, also under mixed precision (in float64 if x is float64)
+        dtype = x.dtype
         compute = "float64" if dtype == "float64" else "float32"
         x = ops.cast(x, compute)
         running_mean = ops.cast(self.moving_mean, compute)
