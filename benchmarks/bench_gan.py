@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specc.emitted_code import load_module
+from specc.tools.emitted_code import load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,8 +56,8 @@ def main() -> None:
     # The judge runs on PyTorch whatever the GAN's backend: weights are canonical.
     import torch
 
-    from specc import datasets
-    from specc.training import Digits
+    from specc.ir.train_config import Digits
+    from specc.tools import datasets
 
     judge_module = load_module(judge_run / "model.py", "judge_model")
     judge = judge_module.Judge().eval()

@@ -1,4 +1,4 @@
-"""Regenerate the layer tables of docs/language.md from specc.catalogue.
+"""Regenerate the layer tables of docs/language.md from specc.layers.
 
     python docs/gen_layers.py           # rewrite the section between the markers
     python docs/gen_layers.py --check   # exit 1 if the section is out of date
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from specc.catalogue import REGISTRY
+from specc.layers import REGISTRY
 from specc.passes.binding import signature
 
 DOC = Path(__file__).resolve().parent / "language.md"

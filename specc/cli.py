@@ -79,7 +79,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from specc.summary import summary_json, summary_table
+    from specc.tools.summary import summary_json, summary_table
 
     result = checked(args.file, quiet_warnings=args.json)
     if not result.ok:
@@ -123,8 +123,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.data:
         if result.spec.training is None:
             raise UsageError(f"{args.file} has no `train` or `gan` section, so no data set")
-        from specc.datasets import save_npz
-        from specc.run import prepare_data
+        from specc.tools.datasets import save_npz
+        from specc.tools.run import prepare_data
 
         arrays = prepare_data(result.spec)
         if isinstance(arrays, int):
@@ -139,7 +139,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from specc.run import run_spec
+    from specc.tools.run import run_spec
 
     result = checked(args.file, quiet_warnings=True)
     if not result.ok:
@@ -148,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from specc.verify import run_verify
+    from specc.tools.verify import run_verify
 
     if args.json and len(args.files) > 1:
         raise UsageError("--json writes one spec's comparison: give one FILE with it")
@@ -162,7 +162,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
     if args.action is None:
         print(args.weights_help(), file=sys.stderr)
         return EXIT_USAGE
-    from specc.weights import run_convert
+    from specc.tools.weights import run_convert
 
     result = checked(args.file, quiet_warnings=True)
     if not result.ok:
@@ -171,7 +171,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from specc.run import sample
+    from specc.tools.run import sample
 
     return sample(args)
 

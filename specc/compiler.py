@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from specc.diagnostics import Diagnostic, Diagnostics, SpecError
-from specc.ir import Spec
+from specc.ir.net import Spec
 from specc.passes.expand import Expander
 from specc.passes.shapes import infer
-from specc.passes.training import build_training
+from specc.passes.training_checks import build_training
 from specc.source import SourceFile
-from specc.syntax import parse, syntax_diagnostic
+from specc.syntax.parser import parse, syntax_diagnostic
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The small formatter that keeps emitted code within 88 columns."""
 
-from specc.codefmt import LIMIT, wrap_line
+from specc.backends.codefmt import LIMIT, wrap_line
 
 
 def test_short_lines_are_kept() -> None:

@@ -1,4 +1,4 @@
-"""specc.datasets: loaders on tiny generated fixtures, digits, resize, errors, npz round trip."""
+"""specc.tools.datasets: loaders on tiny fixtures, digits, resize, errors, npz round trip."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specc import datasets
-from specc.datasets import (
+from specc.ir.train_config import Cifar10, Digits, Mnist, Npz, Synthetic
+from specc.tools import datasets
+from specc.tools.datasets import (
     CIFAR10_MEAN,
     CIFAR10_STD,
     MNIST_MEAN,
@@ -26,7 +27,6 @@ from specc.datasets import (
     resize_bilinear,
     save_npz,
 )
-from specc.training import Cifar10, Digits, Mnist, Npz, Synthetic
 
 
 # ----- fixtures --------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def same(a: Arrays, b: Arrays) -> bool:
 # ----- import ----------------------------------------------------------------------------------
 def test_import_is_light() -> None:
     code = (
-        "import sys, specc.datasets; "
+        "import sys, specc.tools.datasets; "
         "print(any(m.split('.')[0] in ('sklearn', 'torch', 'tensorflow') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -150,7 +150,7 @@ def test_digits_read_without_importing_scikit_learn_are_its_digits() -> None:
     """The CSV is read directly (importing scikit-learn costs over a second of every run);
     the pixels and labels are exactly what scikit-learn's own loader gives."""
     code = (
-        "import sys; from specc.datasets import _digits_8x8; images, labels = _digits_8x8(); "
+        "import sys; from specc.tools.datasets import _digits_8x8; images, labels = _digits_8x8(); "
         "assert not [m for m in sys.modules if m.startswith('sklearn')]; "
         "import numpy as np; from sklearn.datasets import load_digits; d = load_digits(); "
         "assert np.array_equal(images, d.images) and np.array_equal(labels, d.target)"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from specc.catalogue import REGISTRY
 from specc.compiler import compile_source
+from specc.layers import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "language.md"
@@ -45,7 +45,7 @@ def test_layer_tables_are_up_to_date() -> None:
 
 
 def test_documented_training_keys_exist() -> None:
-    from specc.training import Gan, Supervised
+    from specc.ir.train_config import Gan, Supervised
 
     for key in Supervised.model_fields:
         if key not in ("kind", "model"):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from specc import ast
 from specc.diagnostics import SpecError
 from specc.source import SourceFile
-from specc.syntax import parse, syntax_diagnostic
+from specc.syntax import ast
+from specc.syntax.parser import parse, syntax_diagnostic
 
 
 def doc(text: str) -> ast.Document:

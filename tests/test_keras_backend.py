@@ -298,7 +298,7 @@ train Small {
 
 
 def _write_run(tmp_path: Path, optimizer: str = "adam(lr=0.01)") -> Path:
-    from specc import datasets
+    from specc.tools import datasets
 
     text = TRAIN_SPEC % optimizer
     result = compile_spec(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from specc.compiler import compile_source
-from specc.ir import Net
+from specc.ir.net import Net
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from specc.compiler import compile_source
-from specc.ir import Net
+from specc.ir.net import Net
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,5 @@
-"""Same seed, same run: both backends start from the same canonical weights (specc.init)
-and see the same batches, so their per-batch losses agree."""
+"""Same seed, same run: both backends start from the same canonical weights
+(specc.layers.canonical_init) and see the same batches, so their per-batch losses agree."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specc.init import canonical_init
+from specc.layers.canonical_init import canonical_init
 from tests.emitted import compile_spec, import_emitted
 from tests.test_run import ROOT, only_run, specc
 from tests.test_torch_backend import CATALOGUE

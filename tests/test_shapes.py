@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from specc.catalogue import REGISTRY
-from specc.catalogue.base import same_padding
 from specc.compiler import compile_source
+from specc.layers import REGISTRY
+from specc.layers.base import same_padding
 
 
 def out(layer: str, shape: list[int], dtype: str = "") -> tuple[int, ...]:

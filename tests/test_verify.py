@@ -136,7 +136,7 @@ def test_a_difference_that_float64_confirms_fails(tmp_path: Path) -> None:
 
 
 def test_forward_differences_are_never_settled_in_float64() -> None:
-    from specc.verify import Row
+    from specc.tools.verify import Row
 
     grad = Row("grad", "w", (2,), 1e-3, 1e-3, 1e-5, float64_error=1e-8)
     forward = Row("forward", "x", (2,), 1e-3, 1e-3, 1e-5, float64_error=1e-8)
@@ -224,8 +224,8 @@ SCHEDULES = [
 def test_every_schedule_gives_the_same_rates(schedule: str, tmp_path: Path) -> None:
     """The emitted train.py of each backend, run for 5 epochs: the learning rate logged for
     every epoch is the same (PyTorch's scheduler classes against Keras's closed forms)."""
-    from specc import datasets
     from specc.backends import get_backend
+    from specc.tools import datasets
     from tests.emitted import compile_spec
 
     text = (

@@ -290,16 +290,16 @@ def test_unreadable_files(tmp_path: Path, capsys) -> None:
 
 
 def test_framework_not_installed(tmp_path: Path, capsys, monkeypatch) -> None:
-    import specc.weights
+    import specc.tools.weights
 
-    monkeypatch.setattr(specc.weights, "_installed", lambda module: module != "tensorflow")
+    monkeypatch.setattr(specc.tools.weights, "_installed", lambda module: module != "tensorflow")
     (tmp_path / "w.pt").write_bytes(b"")
     err = _error(capsys, LENET, tmp_path / "w.pt", tmp_path / "w.weights.h5")
     assert "needs tensorflow, which is not installed" in err and "specc[keras]" in err
 
 
 def test_worker_failure_shows_one_line() -> None:
-    from specc.weights import _failure
+    from specc.tools.weights import _failure
 
     done = subprocess.CompletedProcess(
         [], 1, "", 'Traceback (most recent call last):\n  File "x"\nValueError: bad thing\n'

@@ -6,13 +6,13 @@ from specc.backends.base import Backend, BackendError
 
 
 def _torch() -> Backend:
-    from specc.backends.torch import TorchBackend
+    from specc.backends.torch.torch_backend import TorchBackend
 
     return TorchBackend()
 
 
 def _keras() -> Backend:
-    from specc.backends.keras import KerasBackend
+    from specc.backends.keras.keras_backend import KerasBackend
 
     return KerasBackend()
 

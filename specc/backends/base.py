@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from specc.backends.naming import PythonIdentifier, identifier
 from specc.diagnostics import Diagnostic
-from specc.ir import Net, Node, Spec
+from specc.ir.net import Net, Node, Spec
 from specc.source import Span
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from specc.catalogue import REGISTRY, Op
 from specc.diagnostics import SpecError, did_you_mean
+from specc.layers import REGISTRY, Op
 from specc.source import Span
-from specc.values import Call, describe, plain
+from specc.syntax.values import Call, describe, plain
 
 
 def signature(cls: type[Op]) -> str:

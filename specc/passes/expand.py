@@ -10,13 +10,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from specc import ast
-from specc.catalogue import REGISTRY
 from specc.diagnostics import Diagnostics, SpecError, did_you_mean
-from specc.ir import Input, Node
+from specc.ir.net import Input, Node
+from specc.layers import REGISTRY
 from specc.passes.binding import build_op
 from specc.source import Span
-from specc.values import Symbol, evaluate
+from specc.syntax import ast
+from specc.syntax.values import Symbol, evaluate
 
 MAX_NODES = 200_000
 POISON = "\0failed"  # the value of a statement that failed: what follows it is skipped

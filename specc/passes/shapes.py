@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from specc.catalogue import ShapeError
-from specc.catalogue.base import fmt
 from specc.diagnostics import Diagnostics
-from specc.ir import Input, Net, Node
+from specc.ir.net import Input, Net, Node
+from specc.layers import ShapeError
+from specc.layers.base import fmt
 from specc.passes.expand import RawNet
 
 

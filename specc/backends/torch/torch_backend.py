@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from specc.backends.base import Backend, plan_variables
+from specc.backends.codefmt import format_code
 from specc.backends.naming import class_name, identifier
-from specc.catalogue.base import feature_axis, fmt, resolve_axis
-from specc.codefmt import format_code
-from specc.ir import Net, Node, Spec
-from specc.templating import py_literal as lit
-from specc.templating import render
-from specc.training import Gan, Supervised
+from specc.backends.templating import py_literal as lit
+from specc.backends.templating import render
+from specc.backends.torch.torch_training import gan_context, supervised_context
+from specc.ir.net import Net, Node, Spec
+from specc.ir.train_config import Gan, Supervised
+from specc.layers.base import fmt, resolve_axis
 
 _ACTIVATIONS = {
     "relu": "F.relu({x})",
@@ -68,11 +69,19 @@ class TorchBackend(Backend):
         files = {"model.py": format_code(render("torch/model.py.j2", **context))}
         if isinstance(spec.training, Supervised):
             files["train.py"] = format_code(
-                render("torch/train.py.j2", **context, **self.supervised(spec, spec.training))
+                render(
+                    "torch/train.py.j2",
+                    **context,
+                    **supervised_context(spec, spec.training, self.model_list(spec)),
+                )
             )
         elif isinstance(spec.training, Gan):
             files["train.py"] = format_code(
-                render("torch/gan.py.j2", **context, **self.gan(spec, spec.training))
+                render(
+                    "torch/gan.py.j2",
+                    **context,
+                    **gan_context(spec.training, self.model_list(spec)),
+                )
             )
         return files
 
@@ -277,33 +286,6 @@ class TorchBackend(Backend):
             ]
         return layer, [f"_, {state} = self.{attr}({x})", f"{out} = h[0]"]
 
-    # ----- training -------------------------------------------------------------------------
-    def supervised(self, spec: Spec, config: Supervised) -> dict[str, Any]:
-        net = spec.model(config.model)
-        model = next(m for m in self.model_list(spec) if m.name == config.model)
-        return {
-            "train": config,
-            "model": model,
-            "loss_code": _LOSSES[config.loss],
-            "optimizer_code": _optimizer(config.optimizer),
-            "schedule_code": _schedule(config.schedule),
-            "classification": config.loss in ("cross_entropy", "nll"),
-            "binary": config.loss in ("bce", "bce_with_logits"),
-            "int_input": net.input_nodes[0].op.dtype == "int",
-            "global_l1": config.l1,
-            "global_l2": config.l2,
-        }
-
-    def gan(self, spec: Spec, config: Gan) -> dict[str, Any]:
-        models = {m.name: m for m in self.model_list(spec)}
-        return {
-            "gan": config,
-            "generator": models[config.generator],
-            "discriminator": models[config.discriminator],
-            "g_optimizer_code": _optimizer(config.g_optimizer, "gen.parameters()"),
-            "d_optimizer_code": _optimizer(config.d_optimizer, "disc.parameters()"),
-        }
-
     def model_list(self, spec: Spec) -> list[Model]:
         return [self.model(net) for net in spec.models]
 
@@ -319,54 +301,4 @@ def _symmetric(
     return (0, 0), (left, r, t, b)
 
 
-_LOSSES = {
-    "cross_entropy": "nn.CrossEntropyLoss()",
-    "nll": "nn.NLLLoss()",
-    "mse": "nn.MSELoss()",
-    "mae": "nn.L1Loss()",
-    "bce": "nn.BCELoss()",
-    "bce_with_logits": "nn.BCEWithLogitsLoss()",
-    "kl_div": 'nn.KLDivLoss(reduction="batchmean")',
-    "huber": "nn.HuberLoss(delta=1.0)",
-}
-
-
-def _optimizer(opt: Any, p: str = "model.parameters()") -> str:
-    if opt.kind == "sgd":
-        return (
-            f"torch.optim.SGD({p}, lr={lit(opt.lr)}, momentum={lit(opt.momentum)}, "
-            f"dampening=0.0, nesterov={lit(opt.nesterov)}, weight_decay={lit(opt.weight_decay)})"
-        )
-    if opt.kind in ("adam", "adamw"):
-        cls = "Adam" if opt.kind == "adam" else "AdamW"
-        return (
-            f"torch.optim.{cls}({p}, lr={lit(opt.lr)}, betas={lit((opt.beta1, opt.beta2))}, "
-            f"eps={lit(opt.eps)}, weight_decay={lit(opt.weight_decay)})"
-        )
-    if opt.kind == "rmsprop":
-        return (
-            f"torch.optim.RMSprop({p}, lr={lit(opt.lr)}, alpha={lit(opt.alpha)}, "
-            f"eps={lit(opt.eps)}, momentum={lit(opt.momentum)}, "
-            f"weight_decay={lit(opt.weight_decay)})"
-        )
-    return (
-        f"torch.optim.Adagrad({p}, lr={lit(opt.lr)}, eps={lit(opt.eps)}, "
-        f"weight_decay={lit(opt.weight_decay)})"
-    )
-
-
-def _schedule(schedule: Any) -> str | None:
-    if schedule is None:
-        return None
-    s = "torch.optim.lr_scheduler"
-    if schedule.kind == "step":
-        return f"{s}.StepLR(optimizer, step_size={schedule.every}, gamma={lit(schedule.gamma)})"
-    if schedule.kind == "cosine":
-        return f"{s}.CosineAnnealingLR(optimizer, T_max=epochs, eta_min={lit(schedule.min_lr)})"
-    if schedule.kind == "exponential":
-        return f"{s}.ExponentialLR(optimizer, gamma={lit(schedule.gamma)})"
-    w = schedule.epochs
-    return f"{s}.LambdaLR(optimizer, lambda epoch: min(1.0, (epoch + 1) / {w + 1}))"
-
-
-__all__ = ["TorchBackend", "feature_axis"]
+__all__ = ["TorchBackend"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from specc.catalogue.base import Axis, Op, Shape, ShapeError, fmt, register, resolve_axis
+from specc.layers.base import Axis, Op, Shape, ShapeError, fmt, register, resolve_axis
 
 
 class _Elementwise(Op):

@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from specc.catalogue import Layer
+from specc.ir.train_config import Training
+from specc.layers import Layer
 from specc.source import Span
-from specc.training import Training
 
 
 class Input(BaseModel):

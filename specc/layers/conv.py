@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator
 
-from specc.catalogue.base import (
+from specc.layers.base import (
     NonNegative,
     NonNegPair,
     Op,

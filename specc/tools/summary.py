@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from specc.catalogue.base import fmt
-from specc.ir import Net, Spec
+from specc.ir.net import Net, Spec
+from specc.layers.base import fmt
 
 
 def summary_json(spec: Spec) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from specc.catalogue.base import (
+from specc.layers.base import (
     Op,
     Penalty,
     Positive,

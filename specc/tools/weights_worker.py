@@ -1,6 +1,6 @@
 """One framework's step of `specc weights convert`, run in its own process:
 
-    python -m specc.weights_worker JOB.json
+    python -m specc.tools.weights_worker JOB.json
 
 The job names the emitted model.py, the model, one input file and one output file, each with
 its format (`canonical`, `torch` or `keras`). The worker builds a fresh model of its framework
@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from specc.emitted_code import load_module
+from specc.tools.emitted_code import load_module
 
 MARKER = "specc-weights: error: "
 

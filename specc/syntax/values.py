@@ -1,6 +1,6 @@
 """Evaluating spec values: literals, lists, words, calls and integer arithmetic.
 
-Nothing is ever evaluated as Python: this is a tiny interpreter over specc.ast."""
+Nothing is ever evaluated as Python: this is a tiny interpreter over specc.syntax.ast."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from specc import ast
 from specc.diagnostics import SpecError
 from specc.source import Span
+from specc.syntax import ast
 
 MAX_INT = 2**40  # far beyond any real layer size; keeps arithmetic and shapes bounded
 

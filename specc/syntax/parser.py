@@ -1,4 +1,4 @@
-"""Parsing: lark (LALR, contextual lexer) to the surface tree in specc.ast, with every parse
+"""Parsing: lark (LALR, contextual lexer) to the surface tree in specc.syntax.ast, with every parse
 error turned into a diagnostic that names the place and what would fit there."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from lark.exceptions import (
     VisitError,
 )
 
-from specc import ast
 from specc.diagnostics import Diagnostic, SpecError
 from specc.resources import grammar_path
 from specc.source import SourceFile, Span
+from specc.syntax import ast
 
 _OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
@@ -197,7 +197,7 @@ def _span(source: SourceFile, meta_or_tok: object) -> Span:
 
 
 class _Build(Transformer):
-    """lark tree -> specc.ast, carrying spans."""
+    """lark tree -> specc.syntax.ast, carrying spans."""
 
     def __init__(self, source: SourceFile) -> None:
         super().__init__()

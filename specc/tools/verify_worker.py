@@ -1,10 +1,10 @@
 """One framework's half of `specc verify`, run in its own process:
 
-    python -m specc.verify_worker torch|keras|keras64 WORKDIR...
+    python -m specc.tools.verify_worker torch|keras|keras64 WORKDIR...
 
 It imports the emitted model.py (and train.py, for the losses and, on Keras, the optimizer
 classes) from WORKDIR/<framework>, loads the canonical initial weights and inputs that
-specc.verify wrote, and saves every compared tensor to WORKDIR/<framework>.npz. Images are
+specc.tools.verify wrote, and saves every compared tensor to WORKDIR/<framework>.npz. Images are
 compared channels-first and weights in the canonical (PyTorch) layout."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from specc.backends.keras import node_output_layer
-from specc.emitted_code import load_module
+from specc.backends.keras.keras_backend import node_output_layer
+from specc.tools.emitted_code import load_module
 
 
 # ----- PyTorch --------------------------------------------------------------------------------
@@ -259,7 +259,7 @@ def _chw(value: np.ndarray) -> np.ndarray:
 
 def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> dict:
     """Every compared tensor from Keras, in float32; or in float64 (the whole model, its loss
-    and optimizer), which specc.verify asks for when float32 results differ beyond tolerance:
+    and optimizer), which specc.tools.verify asks for when float32 results differ beyond tolerance:
     in float64 the two frameworks must agree almost exactly if they compute the same."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -9,8 +9,8 @@ from typing import Annotated, Union
 
 from pydantic import Field
 
-from specc.catalogue import activations, conv, core, merge, sequence  # noqa: F401  (register)
-from specc.catalogue.base import REGISTRY, Op, Shape, ShapeError
+from specc.layers import activations, conv, core, merge, sequence  # noqa: F401  (register)
+from specc.layers.base import REGISTRY, Op, Shape, ShapeError
 
 Layer = Annotated[Union[tuple(REGISTRY.values())], Field(discriminator="op")]  # noqa: UP007
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from specc.training import DataSet
+    from specc.ir.train_config import DataSet
 
 __all__ = [
     "CIFAR10_MEAN",
@@ -86,7 +86,7 @@ def load(
     input_dtype: str = "float",
     seed: int = 0,
 ) -> Arrays:
-    """Load the data set `config` (one of specc.training's Digits, Mnist, Cifar10, Npz,
+    """Load the data set `config` (one of specc.ir.train_config's Digits, Mnist, Cifar10, Npz,
     Synthetic) for a model taking samples of `input_shape` with `input_dtype` ("float" or
     "int"). `seed` only affects `synthetic`; every other split is fixed."""
     if input_dtype not in ("float", "int"):

@@ -8,7 +8,7 @@ Formats (from the file name, or `--from` / `--to`; the table is in docs/backends
 - `keras`: reads `.weights.h5`, `.keras` or a run's `checkpoint.npz`; writes `.weights.h5`
   (`model.save_weights`) or, for `.keras`, the whole model (`model.save`).
 
-The conversion runs the emitted code of the spec (specc.weights_worker, one process per
+The conversion runs the emitted code of the spec (specc.tools.weights_worker, one process per
 framework; specc itself never imports PyTorch or TensorFlow): the input is loaded into a fresh
 model of its framework, after a check that it holds exactly that model's tensors and shapes;
 across frameworks the weights go through a canonical file. The output is written to a temp
@@ -30,11 +30,11 @@ from specc.backends import BackendError, get_backend
 from specc.backends.naming import class_name
 from specc.compiler import Result
 from specc.diagnostics import render_all, suggest
-from specc.training import Gan
+from specc.ir.train_config import Gan
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
 FORMATS = ("torch", "keras", "canonical")
-MARKER = "specc-weights: error: "  # specc.weights_worker.MARKER
+MARKER = "specc-weights: error: "  # specc.tools.weights_worker.MARKER
 _WHAT = {
     "canonical": "canonical safetensors",
     "torch": "PyTorch state dict",
@@ -142,7 +142,7 @@ def _worker(job_path: Path) -> subprocess.CompletedProcess[str]:
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     return subprocess.run(
-        [sys.executable, "-m", "specc.weights_worker", str(job_path)],
+        [sys.executable, "-m", "specc.tools.weights_worker", str(job_path)],
         capture_output=True,
         text=True,
         env=env,

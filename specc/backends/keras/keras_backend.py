@@ -9,20 +9,20 @@ name; helper layers (padding, transposes) get unique derived names and hold no w
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from specc.backends.base import Backend, plan_variables
+from specc.backends.codefmt import LIMIT, _split_top_level, format_code, wrap_line
+from specc.backends.keras.keras_training import gan_context, supervised_context
 from specc.backends.naming import identifier
-from specc.catalogue.base import fmt, resolve_axis, same_padding, window_output
-from specc.codefmt import LIMIT, _split_top_level, format_code, wrap_line
-from specc.ir import Net, Node, Spec
-from specc.templating import py_literal as lit
-from specc.templating import render
-from specc.training import Gan, Supervised
+from specc.backends.templating import py_literal as lit
+from specc.backends.templating import render
+from specc.ir.net import Net, Node, Spec
+from specc.ir.train_config import Gan, Supervised
+from specc.layers.base import fmt, resolve_axis, same_padding, window_output
 
 # names the emitted module defines at top level: variables must not shadow them
 HELPERS = frozenset(
@@ -149,12 +149,12 @@ class KerasBackend(Backend):
                     "keras/train.py.j2",
                     spec_path=spec.path,
                     model=model,
-                    **self.supervised(spec, spec.training),
+                    **supervised_context(spec, spec.training),
                 )
             )
         elif isinstance(spec.training, Gan):
             files["train.py"] = format_code(
-                render("keras/gan.py.j2", spec_path=spec.path, **self.gan(models, spec.training))
+                render("keras/gan.py.j2", spec_path=spec.path, **gan_context(models, spec.training))
             )
         return files
 
@@ -569,40 +569,5 @@ class KerasBackend(Backend):
         inner = f"{_RNN[cell.op]}({', '.join(args)})"
         return f'layers.Bidirectional({inner}, merge_mode="concat", name={lit(node.ident)})'
 
-    # ----- training -------------------------------------------------------------------------
-    def supervised(self, spec: Spec, config: Supervised) -> dict[str, Any]:
-        net = spec.model(config.model)
-        return {
-            "train": config,
-            "opt": config.optimizer,
-            "schedule": config.schedule,
-            "classification": config.loss in ("cross_entropy", "nll"),
-            "binary": config.loss in ("bce", "bce_with_logits"),
-            "int_input": net.input_nodes[0].op.dtype == "int",
-            "global_l1": config.l1,
-            "global_l2": config.l2,
-            "pi": math.pi,
-        }
 
-    def gan(self, models: list[Model], config: Gan) -> dict[str, Any]:
-        by_name = {m.name: m for m in models}
-        generator, discriminator = by_name[config.generator], by_name[config.discriminator]
-        names = sorted({generator.builder, discriminator.builder})
-        names += ["load_canonical", "save_canonical"]
-        model_import = f"from model import {', '.join(names)}"
-        if len(model_import) > LIMIT:
-            model_import = "from model import (\n" + "".join(f"    {n},\n" for n in names) + ")"
-        shared = config.g_optimizer == config.d_optimizer
-        return {
-            "gan": config,
-            "generator": generator,
-            "discriminator": discriminator,
-            "model_import": model_import,
-            "g_opt": config.g_optimizer,
-            "d_opt": config.d_optimizer,
-            # one optimizer class (and learning rate) when both networks use the same one
-            "shared_optimizer": shared,
-        }
-
-
-__all__ = ["KerasBackend"]
+__all__ = ["KerasBackend", "node_output_layer"]

@@ -1,5 +1,5 @@
 """`specc verify`: the same spec, the same canonical weights and inputs, on PyTorch and on
-Keras, each in its own process (specc.verify_worker); every output, intermediate layer,
+Keras, each in its own process (specc.tools.verify_worker); every output, intermediate layer,
 loss, batch-norm statistic, gradient and the weights after N optimizer steps compared.
 
 Dropout is set to rate 0 for the exact comparison (masks cannot match across frameworks;
@@ -35,15 +35,15 @@ import numpy as np
 
 from specc.backends import BackendError
 from specc.backends.base import plan_variables
-from specc.backends.keras import KerasBackend
+from specc.backends.keras.keras_backend import KerasBackend
 from specc.backends.naming import class_name
-from specc.backends.torch import TorchBackend
-from specc.catalogue.core import Dropout
+from specc.backends.torch.torch_backend import TorchBackend
 from specc.compiler import Result
 from specc.diagnostics import render_all
 from specc.files import write_atomic, write_tree
-from specc.ir import Net, Node, Spec
-from specc.training import Gan, Supervised
+from specc.ir.net import Net, Node, Spec
+from specc.ir.train_config import Gan, Supervised
+from specc.layers.core import Dropout
 
 TOLERANCE = {
     "forward": 1e-5,
@@ -252,7 +252,7 @@ def _run_worker(framework: str, works: list[Path]) -> bool:
     the worker itself failed. A failure of one case is left in its folder (see _read)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
     done = subprocess.run(
-        [sys.executable, "-m", "specc.verify_worker", framework, *map(str, works)],
+        [sys.executable, "-m", "specc.tools.verify_worker", framework, *map(str, works)],
         capture_output=True,
         text=True,
         env=env,

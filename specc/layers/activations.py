@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from specc.catalogue.base import Axis, Op, PositiveFloat, Shape, register, resolve_axis
+from specc.layers.base import Axis, Op, PositiveFloat, Shape, register, resolve_axis
 
 
 class _Activation(Op):

@@ -19,11 +19,11 @@ from specc.backends import BackendError, get_backend
 from specc.compiler import Result
 from specc.diagnostics import render_all
 from specc.files import write_atomic, write_tree
-from specc.ir import Spec
-from specc.training import Gan, Supervised
+from specc.ir.net import Spec
+from specc.ir.train_config import Gan, Supervised
 
 if TYPE_CHECKING:
-    from specc import datasets
+    from specc.tools import datasets
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -66,7 +66,7 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
     arrays = prepare_data(spec)
     if isinstance(arrays, int):
         return arrays
-    from specc import datasets
+    from specc.tools import datasets
 
     config = spec.training
     name = config.model if isinstance(config, Supervised) else config.name
@@ -80,7 +80,7 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
         # The same canonical starting weights, whichever backend trains (seeded by --seed).
         from safetensors.numpy import save_file
 
-        from specc.init import canonical_init
+        from specc.layers.canonical_init import canonical_init
 
         seed = args.seed if args.seed is not None else config.seed
         save_file(canonical_init(spec.model(config.model), seed), str(run_dir / "init.tmp"))
@@ -98,7 +98,7 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
 
 def prepare_data(spec: Spec) -> datasets.Arrays | int:
     """The spec's data set, checked against its model; an exit code after an error."""
-    from specc import datasets
+    from specc.tools import datasets
 
     config = spec.training
     if isinstance(config, Supervised):

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from specc.catalogue.base import Op, Positive, Rate, Shape, ShapeError, expect_rank, fmt, register
+from specc.layers.base import Op, Positive, Rate, Shape, ShapeError, expect_rank, fmt, register
 
 
 class _Recurrent(Op):

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from specc.ir import Net, Node
+from specc.ir.net import Net, Node
 
 
 def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...]) -> np.ndarray:

@@ -6,13 +6,9 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from specc import ast
-from specc.catalogue.base import fmt
 from specc.diagnostics import Diagnostics, SpecError, did_you_mean
-from specc.ir import Net
-from specc.passes.binding import _reason, bind_arguments
-from specc.source import Span
-from specc.training import (
+from specc.ir.net import Net
+from specc.ir.train_config import (
     AUGMENTS,
     CLASSIFICATION_LOSSES,
     DATASET_CLASSES,
@@ -24,7 +20,11 @@ from specc.training import (
     Gan,
     Supervised,
 )
-from specc.values import Call, Symbol, describe, evaluate, plain
+from specc.layers.base import fmt
+from specc.passes.binding import _reason, bind_arguments
+from specc.source import Span
+from specc.syntax import ast
+from specc.syntax.values import Call, Symbol, describe, evaluate, plain
 
 # key -> table of callable kinds, for settings whose values are calls like `sgd(lr=0.1)`
 _TABLES: dict[str, dict[str, type[BaseModel]]] = {

@@ -1,0 +1,52 @@
+"""The Keras backend's training view-model: what templates/keras/train.py.j2 and gan.py.j2
+print besides the model."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from specc.backends.codefmt import LIMIT
+from specc.ir.net import Spec
+from specc.ir.train_config import Gan, Supervised
+
+if TYPE_CHECKING:
+    from specc.backends.keras.keras_backend import Model
+
+
+def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
+    """What templates/keras/train.py.j2 prints for a supervised run."""
+    net = spec.model(config.model)
+    return {
+        "train": config,
+        "opt": config.optimizer,
+        "schedule": config.schedule,
+        "classification": config.loss in ("cross_entropy", "nll"),
+        "binary": config.loss in ("bce", "bce_with_logits"),
+        "int_input": net.input_nodes[0].op.dtype == "int",
+        "global_l1": config.l1,
+        "global_l2": config.l2,
+        "pi": math.pi,
+    }
+
+
+def gan_context(models: list[Model], config: Gan) -> dict[str, Any]:
+    """What templates/keras/gan.py.j2 prints for adversarial training."""
+    by_name = {m.name: m for m in models}
+    generator, discriminator = by_name[config.generator], by_name[config.discriminator]
+    names = sorted({generator.builder, discriminator.builder})
+    names += ["load_canonical", "save_canonical"]
+    model_import = f"from model import {', '.join(names)}"
+    if len(model_import) > LIMIT:
+        model_import = "from model import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+    shared = config.g_optimizer == config.d_optimizer
+    return {
+        "gan": config,
+        "generator": generator,
+        "discriminator": discriminator,
+        "model_import": model_import,
+        "g_opt": config.g_optimizer,
+        "d_opt": config.d_optimizer,
+        # one optimizer class (and learning rate) when both networks use the same one
+        "shared_optimizer": shared,
+    }

@@ -1,0 +1,93 @@
+"""The PyTorch backend's training view-model: the loss, optimizer and schedule expressions
+that templates/torch/train.py.j2 and gan.py.j2 print."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from specc.backends.templating import py_literal as lit
+from specc.ir.net import Spec
+from specc.ir.train_config import Gan, Supervised
+
+if TYPE_CHECKING:
+    from specc.backends.torch.torch_backend import Model
+
+
+def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> dict[str, Any]:
+    """What templates/torch/train.py.j2 prints for a supervised run."""
+    net = spec.model(config.model)
+    model = next(m for m in models if m.name == config.model)
+    return {
+        "train": config,
+        "model": model,
+        "loss_code": _LOSSES[config.loss],
+        "optimizer_code": _optimizer(config.optimizer),
+        "schedule_code": _schedule(config.schedule),
+        "classification": config.loss in ("cross_entropy", "nll"),
+        "binary": config.loss in ("bce", "bce_with_logits"),
+        "int_input": net.input_nodes[0].op.dtype == "int",
+        "global_l1": config.l1,
+        "global_l2": config.l2,
+    }
+
+
+def gan_context(config: Gan, models: list[Model]) -> dict[str, Any]:
+    """What templates/torch/gan.py.j2 prints for adversarial training."""
+    by_name = {m.name: m for m in models}
+    return {
+        "gan": config,
+        "generator": by_name[config.generator],
+        "discriminator": by_name[config.discriminator],
+        "g_optimizer_code": _optimizer(config.g_optimizer, "gen.parameters()"),
+        "d_optimizer_code": _optimizer(config.d_optimizer, "disc.parameters()"),
+    }
+
+
+_LOSSES = {
+    "cross_entropy": "nn.CrossEntropyLoss()",
+    "nll": "nn.NLLLoss()",
+    "mse": "nn.MSELoss()",
+    "mae": "nn.L1Loss()",
+    "bce": "nn.BCELoss()",
+    "bce_with_logits": "nn.BCEWithLogitsLoss()",
+    "kl_div": 'nn.KLDivLoss(reduction="batchmean")',
+    "huber": "nn.HuberLoss(delta=1.0)",
+}
+
+
+def _optimizer(opt: Any, p: str = "model.parameters()") -> str:
+    if opt.kind == "sgd":
+        return (
+            f"torch.optim.SGD({p}, lr={lit(opt.lr)}, momentum={lit(opt.momentum)}, "
+            f"dampening=0.0, nesterov={lit(opt.nesterov)}, weight_decay={lit(opt.weight_decay)})"
+        )
+    if opt.kind in ("adam", "adamw"):
+        cls = "Adam" if opt.kind == "adam" else "AdamW"
+        return (
+            f"torch.optim.{cls}({p}, lr={lit(opt.lr)}, betas={lit((opt.beta1, opt.beta2))}, "
+            f"eps={lit(opt.eps)}, weight_decay={lit(opt.weight_decay)})"
+        )
+    if opt.kind == "rmsprop":
+        return (
+            f"torch.optim.RMSprop({p}, lr={lit(opt.lr)}, alpha={lit(opt.alpha)}, "
+            f"eps={lit(opt.eps)}, momentum={lit(opt.momentum)}, "
+            f"weight_decay={lit(opt.weight_decay)})"
+        )
+    return (
+        f"torch.optim.Adagrad({p}, lr={lit(opt.lr)}, eps={lit(opt.eps)}, "
+        f"weight_decay={lit(opt.weight_decay)})"
+    )
+
+
+def _schedule(schedule: Any) -> str | None:
+    if schedule is None:
+        return None
+    s = "torch.optim.lr_scheduler"
+    if schedule.kind == "step":
+        return f"{s}.StepLR(optimizer, step_size={schedule.every}, gamma={lit(schedule.gamma)})"
+    if schedule.kind == "cosine":
+        return f"{s}.CosineAnnealingLR(optimizer, T_max=epochs, eta_min={lit(schedule.min_lr)})"
+    if schedule.kind == "exponential":
+        return f"{s}.ExponentialLR(optimizer, gamma={lit(schedule.gamma)})"
+    w = schedule.epochs
+    return f"{s}.LambdaLR(optimizer, lambda epoch: min(1.0, (epoch + 1) / {w + 1}))"
