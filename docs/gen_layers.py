@@ -3,8 +3,8 @@
     python docs/gen_layers.py           # rewrite the section between the markers
     python docs/gen_layers.py --check   # exit 1 if the section is out of date
 
-Arguments, their order and defaults come from the catalogue's classes; only the one-line shape
-rules are written here, and a KeyError names any layer kind that lacks one."""
+Arguments, their order, defaults and one-line shape rules (`shape_rule`) come from the
+catalogue's classes; a KeyError names any layer kind that lacks a rule or a family."""
 
 from __future__ import annotations
 
@@ -12,51 +12,11 @@ import sys
 from pathlib import Path
 
 from specc.layers import REGISTRY
-from specc.passes.binding import signature
+from specc.passes.binding import show_default, signature
 
 DOC = Path(__file__).resolve().parent / "language.md"
 START, END = "<!-- layers:start -->", "<!-- layers:end -->"
 
-SHAPE_RULES = {
-    "conv2d": "[C, H, W] → [filters, H', W'], H' = ⌊(H + pads − d·(k−1) − 1) / s⌋ + 1",
-    "conv1d": "[T, F] → [T', filters] (channels last, like every sequence)",
-    "conv2d_transpose": "[C, H, W] → [filters, (H−1)·s − 2p + d·(k−1) + output_padding + 1, …]",
-    "maxpool2d": "[C, H, W] → [C, H', W'] (stride defaults to the kernel; `ceil` rounds up)",
-    "avgpool2d": "as `maxpool2d`; padded cells are not counted in the average",
-    "global_avgpool2d": "[C, H, W] → [C]",
-    "global_maxpool2d": "[C, H, W] → [C]",
-    "adaptive_avgpool2d": "[C, H, W] → [C, h, w] (PyTorch's adaptive windows)",
-    "upsample2d": "[C, H, W] → [C, H·sh, W·sw]",
-    "zero_pad2d": "[C, H, W] → [C, H + top + bottom, W + left + right]",
-    "dense": "[F] → [units]; [T, F] → [T, units] (acts on the last axis)",
-    "flatten": "any → [product of the dimensions] (C, H, W order)",
-    "reshape": "any → dims; one dimension may be −1; element counts must agree",
-    "identity": "unchanged",
-    "dropout": "unchanged",
-    "batchnorm": "[C, H, W] or [F], unchanged (statistics per channel / feature)",
-    "layernorm": "[F] or [T, F], unchanged (normalises the last axis)",
-    "embedding": "token ids [T] (an `int` input) → [T, dim]",
-    "rnn": "[T, F] → [units], or [T, units] with `return_sequences=true`",
-    "lstm": "[T, F] → [units], or [T, units] with `return_sequences=true`",
-    "gru": "[T, F] → [units], or [T, units] with `return_sequences=true`",
-    "bidirectional": "as the wrapped layer, with the last axis doubled",
-    "multihead_attention": "[T, dim] (→ [T, dim]); with two names, query [T, dim] and "
-    "key/value [S, dim] → [T, dim]",
-    "add": "two or more equal shapes → the same shape",
-    "multiply": "two or more equal shapes → the same shape",
-    "concat": "shapes equal except on `axis` → the sum along `axis`",
-    "relu": "unchanged",
-    "leaky_relu": "unchanged",
-    "elu": "unchanged",
-    "selu": "unchanged",
-    "gelu": "unchanged",
-    "sigmoid": "unchanged",
-    "tanh": "unchanged",
-    "softplus": "unchanged",
-    "silu": "unchanged",
-    "softmax": "unchanged (normalises `axis`)",
-    "log_softmax": "unchanged (normalises `axis`)",
-}
 FAMILIES = [
     ("convolution", "Convolution"),
     ("pooling", "Pooling"),
@@ -74,11 +34,7 @@ def _default(cls: type, name: str) -> str:
     field = cls.model_fields[name]
     if field.is_required():
         return "required"
-    sig = signature(cls)
-    for part in sig[sig.index("(") + 1 : -1].split(", "):
-        if part.startswith(name + "="):
-            return f"`{part.split('=', 1)[1]}`"
-    return "required"
+    return f"`{show_default(field.default)}`"
 
 
 def tables() -> str:
@@ -93,7 +49,9 @@ def tables() -> str:
             doc = " ".join((cls.__doc__ or "").split())
             out.append(f"#### `{op}`\n")
             out.append(f"`{signature(cls)}`" + (f" — {doc}" if doc else "") + "\n")
-            out.append(f"Shape: {SHAPE_RULES[op]}\n")
+            if not cls.shape_rule:
+                raise KeyError(f"layer kind `{op}` has no shape_rule")
+            out.append(f"Shape: {cls.shape_rule}\n")
             args = cls.argument_names()
             if args:
                 out.append("| argument | default | positional |")

@@ -17,6 +17,21 @@ GOLDEN = ROOT / "tests" / "golden"
 BACKENDS = ("torch", "keras")
 
 
+def golden_specs() -> list[Path]:
+    """The shipped specs and the layer catalogue's (tests/layer_specs/): every layer kind has
+    golden code on every backend. A golden folder is named by its spec's file stem."""
+    specs = sorted((ROOT / "specs").glob("*.net")) + sorted(
+        (ROOT / "tests" / "layer_specs").glob("*.net")
+    )
+    stems = [p.stem for p in specs]
+    assert len(set(stems)) == len(stems), f"two golden specs share a name: {stems}"
+    return specs
+
+
+def spec_of(stem: str) -> Path:
+    return next(p for p in golden_specs() if p.stem == stem)
+
+
 def emitted(backend: str, spec: Path) -> dict[str, str]:
     result = compile_file(str(spec.relative_to(ROOT)))
     assert result.spec is not None, spec
@@ -32,7 +47,7 @@ def main() -> None:
             get_backend(backend)
         except Exception:  # a backend not built yet
             continue
-        for spec in sorted((ROOT / "specs").glob("*.net")):
+        for spec in golden_specs():
             folder = GOLDEN / backend / spec.stem
             folder.mkdir(parents=True, exist_ok=True)
             for old in folder.iterdir():

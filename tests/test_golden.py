@@ -1,14 +1,17 @@
-"""Emitted code is pinned: every shipped spec against tests/golden/<backend>/<spec>/."""
+"""Emitted code is pinned: every shipped spec and layer-catalogue spec (tests/layer_specs/)
+against tests/golden/<backend>/<spec>/."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.regen_golden import GOLDEN, ROOT, emitted
+from tests.regen_golden import BACKENDS, GOLDEN, ROOT, emitted, golden_specs, spec_of
 
 CASES = sorted(
     (backend.name, spec.name)
@@ -20,7 +23,7 @@ CASES = sorted(
 
 @pytest.mark.parametrize(("backend", "spec"), CASES)
 def test_emitted_code_matches_golden(backend: str, spec: str) -> None:
-    files = emitted(backend, ROOT / "specs" / f"{spec}.net")
+    files = emitted(backend, spec_of(spec))
     folder = GOLDEN / backend / spec
     expected = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()}
     assert sorted(files) == sorted(expected)
@@ -34,6 +37,43 @@ def test_emission_is_deterministic() -> None:
     first = emitted("torch", ROOT / "specs" / "resnet18.net")
     second = emitted("torch", ROOT / "specs" / "resnet18.net")
     assert first == second
+
+
+# `specc compile` of several specs in one process: argv is OUT BACKEND/SPEC...
+EMIT_ALL = """
+import sys
+from specc.cli import main
+out = sys.argv[1]
+for case in sys.argv[2:]:
+    backend, spec = case.split("/")
+    argv = ["compile", f"specs/{spec}.net", "--backend", backend, "-o", f"{out}/{case}"]
+    assert main(argv) == 0, argv
+"""
+
+
+def test_emission_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    """The order of sets of strings changes with PYTHONHASHSEED from one process to the next;
+    the emitted files must not."""
+    cases = [
+        f"{backend}/{spec}" for backend in BACKENDS for spec in ("lenet5", "dcgan", "resnet18")
+    ]
+    trees = []
+    for seed in ("0", "12345"):
+        out = tmp_path / seed
+        proc = subprocess.run(
+            [sys.executable, "-c", EMIT_ALL, str(out), *cases],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stderr
+        files = sorted(p for p in out.rglob("*") if p.is_file())
+        trees.append({p.relative_to(out).as_posix(): p.read_bytes() for p in files})
+    first, second = trees
+    assert {name.rpartition("/")[0] for name in first} == set(cases)
+    assert sorted(first) == sorted(second)
+    assert [name for name in sorted(first) if first[name] != second[name]] == []
 
 
 @pytest.mark.skipif(
@@ -53,6 +93,10 @@ def test_golden_code_is_ruff_clean() -> None:
 
 
 def test_golden_files_exist_for_every_spec() -> None:
-    specs = {p.stem for p in (ROOT / "specs").glob("*.net")}
-    assert specs <= {p.name for p in (GOLDEN / "torch").iterdir()}
-    assert Path(GOLDEN / "torch" / "lenet5" / "model.py").exists()
+    specs = {p.stem for p in golden_specs()}
+    for backend in BACKENDS:
+        folders = {p.name for p in (GOLDEN / backend).iterdir()}
+        assert sorted(specs - folders) == [], f"specs without golden code for {backend}"
+        assert sorted(folders - specs) == [], f"golden folders of no spec for {backend}"
+        for stem in specs:
+            assert (GOLDEN / backend / stem / "model.py").exists(), (backend, stem)

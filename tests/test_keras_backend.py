@@ -13,6 +13,7 @@ import pytest
 
 from specc.backends import BackendError, get_backend
 from tests.emitted import compile_spec, import_emitted
+from tests.layer_catalogue import model_source
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -147,64 +148,9 @@ def test_large_shipped_spec_matches_torch(name: str, tmp_path: Path) -> None:
     assert diff < 1e-5, diff
 
 
-IMAGES = """
-model Images {
-  input image: [3, 16, 16]
-  a = conv2d(8, 3, stride=2, padding=same) -> batchnorm -> leaky_relu(0.2)
-  b = input -> conv2d(8, 4, stride=2, padding=same, l2=0.01) -> elu(0.5)
-  concat(a, b) -> maxpool2d(3, stride=2, padding=1) -> gelu
-  c = conv2d_transpose(4, 4, stride=2, padding=1) -> silu
-  d = c -> zero_pad2d([1, 1, 2, 0]) -> avgpool2d(3, stride=1) -> selu
-  e = c -> upsample2d(2) -> maxpool2d(2, ceil=true) -> avgpool2d(3, stride=1, padding=same)
-      -> softplus
-  f = c -> conv2d(4, 3, padding=1, dilation=1, bias=false) -> gelu(approximate=tanh)
-  add(d, e, f) -> adaptive_avgpool2d([2, 2]) -> sigmoid -> flatten -> dropout(0.3)
-  dense(12) -> layernorm -> tanh -> softmax
-}
-
-model Pools {
-  input image: [2, 15, 15]
-  a = maxpool2d(2, ceil=true)
-  b = input -> maxpool2d(3, stride=2, padding=1)
-  c = input -> avgpool2d(3, stride=2, padding=same) -> upsample2d(2, mode=bilinear)
-      -> maxpool2d(2)
-  d = input -> conv2d(2, 3, stride=2, padding=same, dilation=1)
-  e = input -> conv2d(2, 2, padding=same, dilation=2)
-  e2 = e -> maxpool2d(3, stride=2, padding=same)
-  concat(a, b, c, d, e2) -> softmax(axis=1) -> conv2d_transpose(3, 3, stride=2, padding=1,
-      output_padding=1) -> batchnorm -> log_softmax
-}
-
-model Generator {
-  input z: [16]
-  dense(32, bias=false) -> batchnorm -> relu -> reshape([2, 4, 4])
-  conv2d_transpose(3, 4, stride=2, padding=1) -> tanh
-}
-"""
-
-SEQUENCES = """
-model Sequences {
-  input x: [6, 4]
-  conv1d(6, 2, padding=same) -> multihead_attention(heads=2, dim=6)
-  f = lstm(5, return_sequences=true)
-  g = f -> gru(5, return_sequences=true)
-  h = multiply(f, g) -> bidirectional(lstm(3, return_sequences=true))
-  i = h -> reshape([3, 12]) -> flatten
-  j = h -> bidirectional(gru(4))
-  concat(i, j) -> dense(7) -> layernorm
-}
-
-model Text {
-  input tokens: [7] int
-  embedding(20, 8) -> rnn(6, return_sequences=true) -> bidirectional(rnn(4)) -> dense(3)
-}
-
-model Attend {
-  input q: [5, 8]
-  input kv: [3, 8]
-  multihead_attention(q, kv, heads=4, dim=8) -> dense(2)
-}
-"""
+IMAGES = model_source("images")
+SEQUENCES = model_source("sequences")
+VOLUMES = model_source("volumes")
 
 
 def test_image_layers_match_torch(tmp_path: Path) -> None:
@@ -214,6 +160,11 @@ def test_image_layers_match_torch(tmp_path: Path) -> None:
 
 def test_sequence_layers_match_torch(tmp_path: Path) -> None:
     diff = _max_difference(SEQUENCES, tmp_path)
+    assert diff < 1e-5, diff
+
+
+def test_volume_layers_match_torch(tmp_path: Path) -> None:
+    diff = _max_difference(VOLUMES, tmp_path)
     assert diff < 1e-5, diff
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.layer_catalogue import TRAINING, trainable_spec
+
 pytest.importorskip("torch")
 pytest.importorskip("keras")
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,28 +260,13 @@ def test_every_schedule_gives_the_same_rates(schedule: str, tmp_path: Path) -> N
     assert len(set(rates["torch"])) > 1  # the schedule does change the rate
 
 
-CATALOGUE_TRAIN = {  # model of tests/test_keras_backend.py -> its training section
-    "Images": "loss = mse\n  optimizer = adam(lr=1e-3)",
-    "Pools": "loss = mse\n  optimizer = sgd(lr=0.05, momentum=0.9)",
-    "Generator": "loss = mae\n  optimizer = rmsprop(lr=1e-3)",
-    "Sequences": "loss = huber\n  optimizer = adamw(lr=1e-3)",
-    "Text": "loss = cross_entropy\n  optimizer = adagrad(lr=0.05)",
-}
-
-
 def test_every_layer_of_the_catalogue_verifies(tmp_path: Path) -> None:
-    """The specs that hold every layer kind (tests/test_keras_backend.py), each model with a
-    training section: inference, training mode, gradients and 10 steps agree."""
-    from tests.test_keras_backend import IMAGES, SEQUENCES
-
+    """The specs that hold every layer kind (tests/layer_specs/), each model with a training
+    section: inference, training mode, gradients and 10 steps agree."""
     paths = []
-    for model, training in sorted(CATALOGUE_TRAIN.items()):
-        source = IMAGES if model in ("Images", "Pools", "Generator") else SEQUENCES
-        classes = "classes=3" if model == "Text" else "classes=2"
+    for model in sorted(TRAINING):
         paths.append(tmp_path / f"{model}.net")
-        paths[-1].write_text(
-            f"{source}\ntrain {model} {{\n  data = synthetic(n=16, {classes})\n  {training}\n}}\n"
-        )
+        paths[-1].write_text(trainable_spec(model))
     report = verify_all(paths)
     assert "first layer that diverges" not in report
 

@@ -11,6 +11,7 @@ from specc.layers.base import Axis, Op, PositiveFloat, Shape, register, resolve_
 
 class _Activation(Op):
     family = "activation"
+    shape_rule = "unchanged"
 
 
 def _simple(name: str, doc: str) -> type[Op]:
@@ -54,6 +55,7 @@ class Gelu(_Activation):
 class Softmax(_Activation):
     op: Literal["softmax"] = "softmax"
     axis: Axis = "features"
+    shape_rule = "unchanged (normalises `axis`)"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         resolve_axis(self.op, self.axis, inputs[0])
@@ -64,6 +66,7 @@ class Softmax(_Activation):
 class LogSoftmax(_Activation):
     op: Literal["log_softmax"] = "log_softmax"
     axis: Axis = "features"
+    shape_rule = "unchanged (normalises `axis`)"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         resolve_axis(self.op, self.axis, inputs[0])

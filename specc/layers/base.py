@@ -4,9 +4,12 @@ a shape rule and a parameter count. Backends read these classes; they never re-d
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from specc.layers.layout import layout_of
 
 Shape = tuple[int, ...]
 
@@ -25,30 +28,48 @@ def fmt(shape: Shape | list[int]) -> str:
 
 
 # ----- argument types -------------------------------------------------------------------------
-def _pair(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("expected an integer or a list of two integers")
-    if isinstance(value, int):
-        return (value, value)
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return tuple(value)
-    raise ValueError("expected an integer or a list of two integers")
+_WORDS = {2: "two", 3: "three"}
 
 
-def _positive_pair(value: tuple[int, int]) -> tuple[int, int]:
+def _ntuple(n: int) -> Any:
+    """An integer (the same on every axis) or a list of `n` integers -> an n-tuple."""
+    message = f"expected an integer or a list of {_WORDS[n]} integers"
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(message)
+        if isinstance(value, int):
+            return (value,) * n
+        if isinstance(value, (list, tuple)) and len(value) == n:
+            return tuple(value)
+        raise ValueError(message)
+
+    return convert
+
+
+_pair = _ntuple(2)
+
+
+def _positive_pair(value: tuple[int, ...]) -> tuple[int, ...]:
     if any(v <= 0 for v in value):
         raise ValueError("must be positive")
     return value
 
 
-def _padding(value: Any) -> Any:
-    if value == "valid":
-        return (0, 0)
-    if value == "same":
-        return "same"
-    if isinstance(value, str):
-        raise ValueError("expected `same`, `valid`, an integer or a list of two integers")
-    return _pair(value)
+def _padding(n: int) -> Any:
+    message = f"expected `same`, `valid`, an integer or a list of {_WORDS[n]} integers"
+    ntuple = _ntuple(n)
+
+    def convert(value: Any) -> Any:
+        if value == "valid":
+            return (0,) * n
+        if value == "same":
+            return "same"
+        if isinstance(value, str):
+            raise ValueError(message)
+        return ntuple(value)
+
+    return convert
 
 
 def _nonneg_pair(value: Any) -> Any:
@@ -76,18 +97,62 @@ NonNegPair = Annotated[
 ]
 Padding2d = Annotated[
     Literal["same"] | tuple[StrictInt, StrictInt],
-    BeforeValidator(_padding),
+    BeforeValidator(_padding(2)),
     AfterValidator(_nonneg_pair),
 ]
 Padding1d = Annotated[
     Literal["same"] | tuple[StrictInt, StrictInt],
-    BeforeValidator(lambda v: _padding(_single(v))),
+    BeforeValidator(lambda v: _padding(2)(_single(v))),
+    AfterValidator(_nonneg_pair),
+]
+Triple = Annotated[
+    tuple[StrictInt, StrictInt, StrictInt],
+    BeforeValidator(_ntuple(3)),
+    AfterValidator(_positive_pair),
+]
+NonNegTriple = Annotated[
+    tuple[StrictInt, StrictInt, StrictInt],
+    BeforeValidator(_ntuple(3)),
+    AfterValidator(_nonneg_pair),
+]
+Padding3d = Annotated[
+    Literal["same"] | tuple[StrictInt, StrictInt, StrictInt],
+    BeforeValidator(_padding(3)),
     AfterValidator(_nonneg_pair),
 ]
 Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 Penalty = Annotated[float, Field(ge=0.0)]
 Axis = Literal["features"] | StrictInt
+
+
+# ----- canonical parameters ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Param:
+    """One canonical tensor of a layer: its name (PyTorch's), shape (PyTorch's layout) and
+    initial distribution. `canonical_init` draws a layer's tensors in the order listed.
+
+    init: "uniform" U(-bound, bound) (bound = 1/sqrt(fan_in) for PyTorch's defaults),
+    "normal" N(0, std**2) with std = `bound`, "zeros" or "ones"."""
+
+    name: str
+    shape: Shape
+    init: Literal["uniform", "normal", "zeros", "ones"]
+    bound: float = 0.0
+    #: trained by the optimizer (batch-norm running statistics are not)
+    trainable: bool = True
+    #: part of the language's parameter count; False for PyTorch's second recurrent bias,
+    #: which stays zero and frozen so that the computation is the language's (Keras's)
+    counted: bool = True
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+def uniform_fan_in(name: str, shape: Shape, fan_in: int) -> Param:
+    """PyTorch's default for weights and biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    return Param(name, shape, "uniform", 1.0 / math.sqrt(fan_in))
 
 
 # ----- the base class -------------------------------------------------------------------------
@@ -106,6 +171,8 @@ class Op(BaseModel):
     keyword_only: ClassVar[tuple[str, ...]] = ()
     #: input element type: "float" or "int"
     input_dtype: ClassVar[str] = "float"
+    #: the shape rule in one line, for docs/language.md (docs/gen_layers.py)
+    shape_rule: ClassVar[str] = ""
 
     @classmethod
     def argument_names(cls) -> list[str]:
@@ -126,6 +193,15 @@ class Op(BaseModel):
     def macs(self, inputs: list[Shape], output: Shape) -> int:
         """Multiply-accumulates per sample (0 where negligible)."""
         return 0
+
+    def canonical_params(self, inputs: list[Shape]) -> list[Param]:
+        """The layer's canonical tensors (names, layouts, initialisers), in drawing order.
+        A kind with parameters must list them; the default is for kinds without any."""
+        if self.parameters(inputs) != (0, 0):
+            raise NotImplementedError(
+                f"layer kind `{self.op}` has parameters but no canonical_params"
+            )
+        return []
 
     def arguments(self) -> dict[str, Any]:
         return {n: getattr(self, n) for n in self.argument_names()}
@@ -196,8 +272,8 @@ def window_output(
 
 
 def feature_axis(shape: Shape) -> int:
-    """The language's feature axis: channels of an image ([C, H, W]), else the last axis."""
-    return 0 if len(shape) == 3 else len(shape) - 1
+    """The language's feature axis: channels of [C, *spatial], else the last axis."""
+    return layout_of(shape).feature_axis
 
 
 def resolve_axis(op: str, axis: str | int, shape: Shape) -> int:

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from specc.layers.base import (
     Op,
+    Param,
     Penalty,
     Positive,
     PositiveFloat,
@@ -19,7 +20,9 @@ from specc.layers.base import (
     expect_rank,
     fmt,
     register,
+    uniform_fan_in,
 )
+from specc.layers.layout import layout_of
 
 
 @register
@@ -33,12 +36,15 @@ class Dense(Op):
     l2: Penalty = 0.0
     family = "dense"
     keyword_only = ("l1", "l2")
+    shape_rule = "[F] → [units]; [T, F] → [T, units] (acts on the last axis)"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         (shape,) = inputs
-        if len(shape) == 3:
+        layout = layout_of(shape)
+        if layout.channels_first:
             raise ShapeError(
-                f"`dense` needs a flat input [F] or a sequence [T, F], got the image {fmt(shape)}",
+                f"`dense` needs a flat input [F] or a sequence [T, F], got "
+                f"the {layout.describe().split(' [')[0].split()[-1]} {fmt(shape)}",
                 "add `flatten` before `dense`",
             )
         expect_rank(self.op, shape, (1, 2), "a flat input [F] or a sequence [T, F]")
@@ -50,11 +56,19 @@ class Dense(Op):
     def macs(self, inputs: list[Shape], output: Shape) -> int:
         return math.prod(inputs[0]) * self.units
 
+    def canonical_params(self, inputs: list[Shape]) -> list[Param]:
+        fan_in = inputs[0][-1]
+        params = [uniform_fan_in("weight", (self.units, fan_in), fan_in)]
+        if self.bias:
+            params.append(uniform_fan_in("bias", (self.units,), fan_in))
+        return params
+
 
 @register
 class Flatten(Op):
     op: Literal["flatten"] = "flatten"
     family = "shape"
+    shape_rule = "any → [product of the dimensions] (C, H, W order)"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         return (math.prod(inputs[0]),)
@@ -67,6 +81,7 @@ class Reshape(Op):
     op: Literal["reshape"] = "reshape"
     dims: list[StrictInt] = Field(min_length=1)
     family = "shape"
+    shape_rule = "any → dims; one dimension may be −1; element counts must agree"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         (shape,) = inputs
@@ -98,6 +113,7 @@ class Reshape(Op):
 class Identity(Op):
     op: Literal["identity"] = "identity"
     family = "shape"
+    shape_rule = "unchanged"
 
 
 @register
@@ -105,11 +121,13 @@ class Dropout(Op):
     op: Literal["dropout"] = "dropout"
     rate: Rate = 0.5
     family = "regularisation"
+    shape_rule = "unchanged"
 
 
 @register
 class BatchNorm(Op):
-    """Batch normalisation over the channel axis of [C, H, W] or the features of [F].
+    """Batch normalisation over the channel axis of [C, H, W] or [C, D, H, W], or the
+    features of [F].
 
     momentum follows PyTorch: running = (1 - momentum) * running + momentum * batch."""
 
@@ -117,14 +135,15 @@ class BatchNorm(Op):
     eps: PositiveFloat = 1e-5
     momentum: float = Field(default=0.1, gt=0.0, lt=1.0)
     family = "normalisation"
+    shape_rule = "[C, H, W], [C, D, H, W] or [F], unchanged (statistics per channel / feature)"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         (shape,) = inputs
         expect_rank(
             self.op,
             shape,
-            (1, 3),
-            "an image [C, H, W] or a flat input [F]",
+            (1, 3, 4),
+            "an image [C, H, W], a volume [C, D, H, W] or a flat input [F]",
             "for sequences [T, F] use `layernorm`",
         )
         return shape
@@ -132,6 +151,15 @@ class BatchNorm(Op):
     def parameters(self, inputs: list[Shape]) -> tuple[int, int]:
         c = inputs[0][0]
         return 2 * c, 2 * c
+
+    def canonical_params(self, inputs: list[Shape]) -> list[Param]:
+        c = (inputs[0][0],)
+        return [
+            Param("weight", c, "ones"),
+            Param("bias", c, "zeros"),
+            Param("running_mean", c, "zeros", trainable=False),
+            Param("running_var", c, "ones", trainable=False),
+        ]
 
 
 @register
@@ -141,6 +169,7 @@ class LayerNorm(Op):
     op: Literal["layernorm"] = "layernorm"
     eps: PositiveFloat = 1e-5
     family = "normalisation"
+    shape_rule = "[F] or [T, F], unchanged (normalises the last axis)"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         (shape,) = inputs
@@ -156,6 +185,10 @@ class LayerNorm(Op):
     def parameters(self, inputs: list[Shape]) -> tuple[int, int]:
         return 2 * inputs[0][-1], 0
 
+    def canonical_params(self, inputs: list[Shape]) -> list[Param]:
+        f = (inputs[0][-1],)
+        return [Param("weight", f, "ones"), Param("bias", f, "zeros")]
+
 
 @register
 class Embedding(Op):
@@ -166,6 +199,7 @@ class Embedding(Op):
     dim: Positive
     family = "sequence"
     input_dtype = "int"
+    shape_rule = "token ids [T] (an `int` input) → [T, dim]"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         (shape,) = inputs
@@ -174,3 +208,6 @@ class Embedding(Op):
 
     def parameters(self, inputs: list[Shape]) -> tuple[int, int]:
         return self.vocab * self.dim, 0
+
+    def canonical_params(self, inputs: list[Shape]) -> list[Param]:
+        return [Param("weight", (self.vocab, self.dim), "normal", 1.0)]

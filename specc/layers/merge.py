@@ -10,6 +10,7 @@ from specc.layers.base import Axis, Op, Shape, ShapeError, fmt, register, resolv
 class _Elementwise(Op):
     arity = "many"
     family = "merge"
+    shape_rule = "two or more equal shapes → the same shape"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         first = inputs[0]
@@ -41,6 +42,7 @@ class Concat(Op):
     axis: Axis = "features"
     arity = "many"
     family = "merge"
+    shape_rule = "shapes equal except on `axis` → the sum along `axis`"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         first = inputs[0]

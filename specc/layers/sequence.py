@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from specc.layers.base import Op, Positive, Rate, Shape, ShapeError, expect_rank, fmt, register
+from specc.layers.base import (
+    Op,
+    Param,
+    Positive,
+    Rate,
+    Shape,
+    ShapeError,
+    expect_rank,
+    fmt,
+    register,
+)
 
 
 class _Recurrent(Op):
@@ -15,6 +26,7 @@ class _Recurrent(Op):
     family = "sequence"
     #: gate blocks per unit: rnn 1, gru 3, lstm 4
     gates: ClassVar[int] = 1
+    shape_rule = "[T, F] → [units], or [T, units] with `return_sequences=true`"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         (shape,) = inputs
@@ -27,6 +39,20 @@ class _Recurrent(Op):
 
     def bias_count(self) -> int:
         return self.gates * self.units
+
+    def canonical_params(self, inputs: list[Shape], suffix: str = "") -> list[Param]:
+        """PyTorch's layout; every tensor U(-1/sqrt(units), 1/sqrt(units))."""
+        rows, bound = self.gates * self.units, 1.0 / math.sqrt(self.units)
+        # one bias per gate block for rnn/lstm: PyTorch's second stays zero (frozen)
+        second = self.bias_count() > rows
+        return [
+            Param(f"weight_ih_l0{suffix}", (rows, inputs[0][-1]), "uniform", bound),
+            Param(f"weight_hh_l0{suffix}", (rows, self.units), "uniform", bound),
+            Param(f"bias_ih_l0{suffix}", (rows,), "uniform", bound),
+            Param(f"bias_hh_l0{suffix}", (rows,), "uniform", bound)
+            if second
+            else Param(f"bias_hh_l0{suffix}", (rows,), "zeros", trainable=False, counted=False),
+        ]
 
 
 @register
@@ -66,6 +92,7 @@ class Bidirectional(Op):
     op: Literal["bidirectional"] = "bidirectional"
     layer: RecurrentLayer
     family = "sequence"
+    shape_rule = "as the wrapped layer, with the last axis doubled"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         out = self.layer.output_shape(inputs)
@@ -74,6 +101,12 @@ class Bidirectional(Op):
     def parameters(self, inputs: list[Shape]) -> tuple[int, int]:
         t, n = self.layer.parameters(inputs)
         return 2 * t, 2 * n
+
+    def canonical_params(self, inputs: list[Shape]) -> list[Param]:
+        return [
+            *self.layer.canonical_params(inputs),
+            *self.layer.canonical_params(inputs, "_reverse"),
+        ]
 
 
 @register
@@ -86,6 +119,9 @@ class MultiheadAttention(Op):
     dropout: Rate = 0.0
     family = "sequence"
     arity = "one_or_two"
+    shape_rule = (
+        "[T, dim] (→ [T, dim]); with two names, query [T, dim] and key/value [S, dim] → [T, dim]"
+    )
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         for shape in inputs:
@@ -107,3 +143,14 @@ class MultiheadAttention(Op):
     def parameters(self, inputs: list[Shape]) -> tuple[int, int]:
         d = self.dim
         return 4 * d * d + 4 * d, 0
+
+    def canonical_params(self, inputs: list[Shape]) -> list[Param]:
+        """PyTorch's layout: in-projection Glorot-uniform (over the stacked [3d, d]
+        matrix), out-projection U(-1/sqrt(d), 1/sqrt(d)), biases zero."""
+        d = self.dim
+        return [
+            Param("in_proj_weight", (3 * d, d), "uniform", math.sqrt(6.0 / (d + 3 * d))),
+            Param("in_proj_bias", (3 * d,), "zeros"),
+            Param("out_proj.weight", (d, d), "uniform", 1.0 / math.sqrt(d)),
+            Param("out_proj.bias", (d,), "zeros"),
+        ]

@@ -20,16 +20,17 @@ def signature(cls: type[Op]) -> str:
         if field.is_required():
             parts.append(name)
         else:
-            parts.append(f"{name}={_show_default(field.default)}")
+            parts.append(f"{name}={show_default(field.default)}")
     return f"{cls.model_fields['op'].default}(" + ", ".join(parts) + ")"
 
 
-def _show_default(value: Any) -> str:
+def show_default(value: Any) -> str:
+    """A default as a spec would write it (an n-tuple of one value: that value)."""
     if value is None:
         return "auto"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, tuple) and len(set(value)) == 1 and len(value) in (2, 4):
+    if isinstance(value, tuple) and len(set(value)) == 1 and len(value) >= 2:
         return str(value[0])
     if isinstance(value, tuple):
         return "[" + ", ".join(str(v) for v in value) + "]"

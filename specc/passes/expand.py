@@ -13,6 +13,7 @@ from typing import Any
 from specc.diagnostics import Diagnostics, SpecError, did_you_mean
 from specc.ir.net import Input, Node
 from specc.layers import REGISTRY
+from specc.layers.layout import MAX_RANK
 from specc.passes.binding import build_op
 from specc.source import Span
 from specc.syntax import ast
@@ -193,12 +194,12 @@ class Expander:
                 stmt.dims.span,
                 help="write e.g. `[1, 28, 28]` (no batch axis)",
             )
-        if len(dims) > 3:
+        if len(dims) > MAX_RANK:
             raise SpecError(
                 "E0408",
-                f"inputs have at most 3 dimensions, got {len(dims)}",
+                f"inputs have at most {MAX_RANK} dimensions, got {len(dims)}",
                 stmt.dims.span,
-                help="images are [C, H, W], sequences [T, F]",
+                help="volumes are [C, D, H, W], images [C, H, W], sequences [T, F]",
             )
         if stmt.dtype not in (None, "int", "float"):
             raise SpecError(

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from specc.backends.keras.keras_backend import node_output_layer
+from specc.layers.layout import Layout
 from specc.tools.emitted_code import load_module
 
 
@@ -253,8 +254,9 @@ def _torch_gan(torch: Any, work: Path, job: dict, build: Any, data: dict) -> dic
 
 # ----- Keras ----------------------------------------------------------------------------------
 def _chw(value: np.ndarray) -> np.ndarray:
-    """Images inside the Keras model are channels-last; verify compares channels-first."""
-    return value.transpose(0, 3, 1, 2) if value.ndim == 4 else value
+    """Images and volumes inside the Keras model are channels-last; verify compares them
+    channels-first, as the language lays them out."""
+    return np.moveaxis(value, -1, 1) if Layout(value.ndim - 1).channels_first else value
 
 
 def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> dict:

@@ -28,15 +28,15 @@ def uniform(fan_in: int) -> keras.initializers.Initializer:
 
 @keras.saving.register_keras_serializable(package="specc")
 class PadNegInf(layers.Layer):
-    """Pads height and width with -inf: max pooling's padding, as in PyTorch."""
+    """Pads the spatial axes with -inf: max pooling's padding, as in PyTorch.
+    `padding` is (before, after) per spatial axis."""
 
     def __init__(self, padding: tuple, **kwargs) -> None:
         super().__init__(**kwargs)
         self.padding = tuple(tuple(pair) for pair in padding)
 
     def call(self, x):
-        (top, bottom), (left, right) = self.padding
-        pads = ((0, 0), (top, bottom), (left, right), (0, 0))
+        pads = ((0, 0), *self.padding, (0, 0))
         return ops.pad(x, pads, constant_values=float("-inf"))
 
     def get_config(self) -> dict:
@@ -599,137 +599,43 @@ def _set(variable, value: np.ndarray) -> None:
     variable.assign(value)
 
 
-def _swap_gru(w: np.ndarray, units: int) -> np.ndarray:
-    """GRU gate blocks on the last axis: PyTorch (r, z, n) <-> Keras (z, r, h)."""
-    r, z, n = w[..., :units], w[..., units : 2 * units], w[..., 2 * units :]
-    return np.concatenate([z, r, n], axis=-1)
-
-
-def _rnn_to_torch(cell, suffix: str) -> dict[str, np.ndarray]:
-    kernel, recurrent = _np(cell.kernel), _np(cell.recurrent_kernel)
-    bias = _np(cell.bias)
-    if isinstance(cell, layers.GRUCell):
-        u = cell.units
-        kernel, recurrent, bias = (_swap_gru(w, u) for w in (kernel, recurrent, bias))
-        b_ih, b_hh = bias[0], bias[1]
-    else:  # one bias: PyTorch's recurrent bias is kept at zero
-        b_ih, b_hh = bias, np.zeros_like(bias)
-    return {
-        f"weight_ih_l0{suffix}": kernel.T,
-        f"weight_hh_l0{suffix}": recurrent.T,
-        f"bias_ih_l0{suffix}": b_ih,
-        f"bias_hh_l0{suffix}": b_hh,
-    }
-
-
-def _rnn_from_torch(cell, suffix: str, get) -> None:
-    kernel = get(f"weight_ih_l0{suffix}").T
-    recurrent = get(f"weight_hh_l0{suffix}").T
-    b_ih, b_hh = get(f"bias_ih_l0{suffix}"), get(f"bias_hh_l0{suffix}")
-    if isinstance(cell, layers.GRUCell):
-        u = cell.units
-        kernel, recurrent = _swap_gru(kernel, u), _swap_gru(recurrent, u)
-        bias = _swap_gru(np.stack([b_ih, b_hh]), u)
-    else:
-        bias = b_ih + b_hh
-    _set(cell.kernel, kernel)
-    _set(cell.recurrent_kernel, recurrent)
-    _set(cell.bias, bias)
-
-
-def _attention_parts(layer) -> list:
-    parts = ("_query_dense", "_key_dense", "_value_dense", "_output_dense")
-    return [getattr(layer, part) for part in parts]
-
-
 def _to_torch(layer) -> dict[str, np.ndarray]:
     """One layer's weights under PyTorch's parameter names, in PyTorch's layouts."""
-    state: dict[str, np.ndarray] = {}
-    if isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)):
-        # [kh, kw, in, out] -> [out, in, kh, kw]
-        # (transposed convolutions: [kh, kw, out, in] -> [in, out, kh, kw])
-        state["weight"] = _np(layer.kernel).transpose(3, 2, 0, 1)
-    elif isinstance(layer, layers.Conv1D):
-        # [k, in, out] -> [out, in, k]
-        state["weight"] = _np(layer.kernel).transpose(2, 1, 0)
-    elif isinstance(layer, layers.Dense):
-        state["weight"] = _np(layer.kernel).T
-    elif isinstance(layer, layers.Embedding):
-        state["weight"] = _np(layer.embeddings)
-    elif isinstance(layer, layers.LayerNormalization):
-        state = {"weight": _np(layer.gamma), "bias": _np(layer.beta)}
-    elif isinstance(layer, BatchNorm):
-        state = {
+    if isinstance(layer, layers.Conv2D):
+        # [*k, in, out] -> [out, in, *k] (transposed: [*k, out, in] -> [in, out, *k])
+        kernel = _np(layer.kernel)
+        n = kernel.ndim
+        state = {"weight": kernel.transpose(n - 1, n - 2, *range(n - 2))}
+        return {**state, "bias": _np(layer.bias)} if layer.use_bias else state
+    if isinstance(layer, layers.Dense):
+        state = {"weight": _np(layer.kernel).T}
+        return {**state, "bias": _np(layer.bias)} if layer.use_bias else state
+    if isinstance(layer, BatchNorm):
+        return {
             "weight": _np(layer.gamma),
             "bias": _np(layer.beta),
             "running_mean": _np(layer.moving_mean),
             "running_var": _np(layer.moving_variance),
         }
-    elif isinstance(layer, layers.Bidirectional):
-        state = {
-            **_rnn_to_torch(layer.forward_layer.cell, ""),
-            **_rnn_to_torch(layer.backward_layer.cell, "_reverse"),
-        }
-    elif isinstance(layer, layers.RNN):
-        state = _rnn_to_torch(layer.cell, "")
-    elif isinstance(layer, layers.MultiHeadAttention):
-        q, k, v, o = _attention_parts(layer)
-        dim = _np(o.kernel).shape[-1]
-        weights = [_np(p.kernel).reshape(dim, -1).T for p in (q, k, v)]
-        biases = [_np(p.bias).reshape(-1) for p in (q, k, v)]
-        state = {
-            "in_proj_weight": np.concatenate(weights),
-            "in_proj_bias": np.concatenate(biases),
-            "out_proj.weight": _np(o.kernel).reshape(-1, dim).T,
-            "out_proj.bias": _np(o.bias),
-        }
-    if getattr(layer, "use_bias", False) and "bias" not in state and "weight" in state:
-        state["bias"] = _np(layer.bias)
-    return state
+    return {}  # a layer without weights
 
 
 def _from_torch(layer, get) -> None:
     """Set one layer's weights from PyTorch-layout arrays; `get(name)` returns one."""
-    if isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)):
-        _set(layer.kernel, get("weight").transpose(2, 3, 1, 0))
-    elif isinstance(layer, layers.Conv1D):
-        _set(layer.kernel, get("weight").transpose(2, 1, 0))
-    elif isinstance(layer, layers.Dense):
+    if isinstance(layer, layers.Conv2D):
+        weight = get("weight")  # [out, in, *k] -> [*k, in, out]
+        _set(layer.kernel, weight.transpose(*range(2, weight.ndim), 1, 0))
+        if layer.use_bias:
+            _set(layer.bias, get("bias"))
+    if isinstance(layer, layers.Dense):
         _set(layer.kernel, get("weight").T)
-    elif isinstance(layer, layers.Embedding):
-        _set(layer.embeddings, get("weight"))
-    elif isinstance(layer, layers.LayerNormalization):
-        _set(layer.gamma, get("weight"))
-        _set(layer.beta, get("bias"))
-        return
-    elif isinstance(layer, BatchNorm):
+        if layer.use_bias:
+            _set(layer.bias, get("bias"))
+    if isinstance(layer, BatchNorm):
         _set(layer.gamma, get("weight"))
         _set(layer.beta, get("bias"))
         _set(layer.moving_mean, get("running_mean"))
         _set(layer.moving_variance, get("running_var"))
-        return
-    elif isinstance(layer, layers.Bidirectional):
-        _rnn_from_torch(layer.forward_layer.cell, "", get)
-        _rnn_from_torch(layer.backward_layer.cell, "_reverse", get)
-        return
-    elif isinstance(layer, layers.RNN):
-        _rnn_from_torch(layer.cell, "", get)
-        return
-    elif isinstance(layer, layers.MultiHeadAttention):
-        q, k, v, o = _attention_parts(layer)
-        weight, bias = get("in_proj_weight"), get("in_proj_bias")
-        dim = weight.shape[1]
-        for i, part in enumerate((q, k, v)):
-            rows = slice(i * dim, (i + 1) * dim)
-            _set(part.kernel, weight[rows].T.reshape(part.kernel.shape))
-            _set(part.bias, bias[rows].reshape(part.bias.shape))
-        _set(o.kernel, get("out_proj.weight").T.reshape(o.kernel.shape))
-        _set(o.bias, get("out_proj.bias"))
-        return
-    else:
-        return
-    if getattr(layer, "use_bias", False):
-        _set(layer.bias, get("bias"))
 
 
 def canonical_state(model: keras.Model) -> dict[str, np.ndarray]:

@@ -1,0 +1,324 @@
+"""PyTorch's translation of each layer kind: one function per kind (or per family of kinds
+that PyTorch writes alike), found through `TRANSLATIONS`. A function gets the node in
+context (`Site`) and returns the module to build, if any, and the forward lines.
+
+Adding a layer kind: write its translation here, decorated with `@translates("kind")`; the
+registry test (tests/test_registry.py) names any kind without one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from specc.backends.base import BackendError
+from specc.backends.templating import py_literal as lit
+from specc.ir.net import Node
+from specc.layers.base import resolve_axis
+from specc.layers.layout import layout_of
+
+
+@dataclass
+class Layer:
+    attr: str
+    code: str
+    setup: list[str] = field(default_factory=list)  # statements run after construction
+
+
+@dataclass
+class Site:
+    """One node as the translation sees it: its module attribute, input shapes and
+    variables, and the variable its value goes to."""
+
+    node: Node
+    attr: str
+    ins: list[Any]
+    xs: list[str]
+    out: str
+    unsupported: Callable[..., BackendError]
+
+    @property
+    def op(self) -> Any:
+        return self.node.op
+
+    @property
+    def shape(self) -> Any:
+        return self.ins[0]
+
+    @property
+    def x(self) -> str:
+        return self.xs[0]
+
+    def assign(self, expr: str) -> list[str]:
+        return [f"{self.out} = {expr}"]
+
+    def module(self, code: str, src: str | None = None) -> tuple[Layer, list[str]]:
+        """A module built as `code`, applied to `src` (the input by default)."""
+        return Layer(self.attr, code), self.assign(f"self.{self.attr}({src or self.x})")
+
+
+Translation = tuple[Layer | None, list[str]]
+Translator = Callable[[Site], Translation]
+TRANSLATIONS: dict[str, Translator] = {}
+
+
+def translates(*kinds: str) -> Callable[[Translator], Translator]:
+    def register(fn: Translator) -> Translator:
+        for kind in kinds:
+            assert kind not in TRANSLATIONS, f"two PyTorch translations of `{kind}`"
+            TRANSLATIONS[kind] = fn
+        return fn
+
+    return register
+
+
+# ----- activations and shape-only layers ---------------------------------------------------------
+_ACTIVATIONS = {
+    "relu": "F.relu({x})",
+    "selu": "F.selu({x})",
+    "sigmoid": "torch.sigmoid({x})",
+    "tanh": "torch.tanh({x})",
+    "softplus": "F.softplus({x})",
+    "silu": "F.silu({x})",
+}
+
+
+@translates(*_ACTIVATIONS)
+def _activation(s: Site) -> Translation:
+    return None, s.assign(_ACTIVATIONS[s.op.op].format(x=s.x))
+
+
+@translates("leaky_relu")
+def _leaky_relu(s: Site) -> Translation:
+    return None, s.assign(f"F.leaky_relu({s.x}, negative_slope={lit(s.op.slope)})")
+
+
+@translates("elu")
+def _elu(s: Site) -> Translation:
+    return None, s.assign(f"F.elu({s.x}, alpha={lit(s.op.alpha)})")
+
+
+@translates("gelu")
+def _gelu(s: Site) -> Translation:
+    return None, s.assign(f"F.gelu({s.x}, approximate={lit(s.op.approximate)})")
+
+
+@translates("softmax", "log_softmax")
+def _softmax(s: Site) -> Translation:
+    dim = resolve_axis(s.op.op, s.op.axis, s.shape) + 1
+    return None, s.assign(f"F.{s.op.op}({s.x}, dim={dim})")
+
+
+@translates("identity")
+def _identity(s: Site) -> Translation:
+    return None, [] if s.out == s.x else s.assign(s.x)  # never `x = x`
+
+
+@translates("flatten")
+def _flatten(s: Site) -> Translation:
+    return None, s.assign(f"torch.flatten({s.x}, start_dim=1)")
+
+
+@translates("reshape")
+def _reshape(s: Site) -> Translation:
+    dims = ", ".join(str(d) for d in s.node.shape or ())
+    return None, s.assign(f"{s.x}.reshape({s.x}.shape[0], {dims})")
+
+
+@translates("global_avgpool2d", "global_maxpool2d")
+def _global_pool(s: Site) -> Translation:
+    fn = "torch.mean" if s.op.op == "global_avgpool2d" else "torch.amax"
+    dims = tuple(range(2, len(s.shape) + 1))
+    return None, s.assign(f"{fn}({s.x}, dim={lit(dims)})")
+
+
+# ----- merges ------------------------------------------------------------------------------------
+@translates("add")
+def _add(s: Site) -> Translation:
+    return None, s.assign(" + ".join(s.xs))
+
+
+@translates("multiply")
+def _multiply(s: Site) -> Translation:
+    return None, s.assign(" * ".join(s.xs))
+
+
+@translates("concat")
+def _concat(s: Site) -> Translation:
+    dim = resolve_axis("concat", s.op.axis, s.shape) + 1
+    return None, s.assign(f"torch.cat([{', '.join(s.xs)}], dim={dim})")
+
+
+# ----- layers with weights -----------------------------------------------------------------------
+@translates("dense")
+def _dense(s: Site) -> Translation:
+    return s.module(f"nn.Linear({s.shape[-1]}, {s.op.units}, bias={lit(s.op.bias)})")
+
+
+def _symmetric(
+    pads: tuple[tuple[int, int], ...],
+) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    """Module padding when even on both sides of every axis; otherwise zero and an explicit
+    F.pad (last axis first: left, right, top, bottom, ...)."""
+    if all(a == b for a, b in pads):
+        return tuple(a for a, _ in pads), None
+    flat = tuple(p for pair in reversed(pads) for p in pair)
+    return (0,) * len(pads), flat
+
+
+@translates("conv2d", "conv3d")
+def _conv(s: Site) -> Translation:
+    op = s.op
+    padding, pre = _symmetric(op.pads(s.shape))
+    code = (
+        f"nn.Conv{op.spatial}d({s.shape[0]}, {op.filters}, kernel_size={lit(op.kernel)}, "
+        f"stride={lit(op.stride)}, padding={lit(padding)}, dilation={lit(op.dilation)}, "
+        f"groups={op.groups}, bias={lit(op.bias)})"
+    )
+    return s.module(code, f"F.pad({s.x}, {lit(pre)})" if pre else None)
+
+
+@translates("conv1d")
+def _conv1d(s: Site) -> Translation:
+    op = s.op
+    pads = op.pads(s.shape)
+    padding = pads[0] if pads[0] == pads[1] else 0
+    code = (
+        f"nn.Conv1d({s.shape[1]}, {op.filters}, kernel_size={op.kernel}, "
+        f"stride={op.stride}, padding={padding}, dilation={op.dilation}, "
+        f"groups={op.groups}, bias={lit(op.bias)})"
+    )
+    src = f"{s.x}.transpose(1, 2)"  # sequences are [T, F]; PyTorch convolves [F, T]
+    if pads[0] != pads[1]:
+        src = f"F.pad({src}, {lit(pads)})"
+    return Layer(s.attr, code), s.assign(f"self.{s.attr}({src}).transpose(1, 2)")
+
+
+@translates("conv2d_transpose", "conv3d_transpose")
+def _conv_transpose(s: Site) -> Translation:
+    op = s.op
+    return s.module(
+        f"nn.ConvTranspose{op.spatial}d({s.shape[0]}, {op.filters}, kernel_size={lit(op.kernel)}, "
+        f"stride={lit(op.stride)}, padding={lit(op.padding)}, "
+        f"output_padding={lit(op.output_padding)}, dilation={lit(op.dilation)}, "
+        f"bias={lit(op.bias)})"
+    )
+
+
+# ----- pooling and resampling --------------------------------------------------------------------
+@translates("maxpool2d", "maxpool3d")
+def _maxpool(s: Site) -> Translation:
+    op = s.op
+    padding, pre = _symmetric(op.pads(s.shape))
+    code = (
+        f"nn.MaxPool{op.spatial}d(kernel_size={lit(op.kernel)}, stride={lit(op.strides)}, "
+        f"padding={lit(padding)}, ceil_mode={lit(op.ceil)})"
+    )
+    return s.module(code, f'F.pad({s.x}, {lit(pre)}, value=float("-inf"))' if pre else None)
+
+
+@translates("avgpool2d", "avgpool3d")
+def _avgpool(s: Site) -> Translation:
+    op = s.op
+    padding, pre = _symmetric(op.pads(s.shape))
+    if pre:
+        raise s.unsupported(
+            s.node,
+            f"`{op.op}` with uneven `same` padding",
+            "use an odd kernel, or explicit padding",
+        )
+    return s.module(
+        f"nn.AvgPool{op.spatial}d(kernel_size={lit(op.kernel)}, stride={lit(op.strides)}, "
+        f"padding={lit(padding)}, ceil_mode={lit(op.ceil)}, count_include_pad=False)"
+    )
+
+
+@translates("adaptive_avgpool2d")
+def _adaptive_avgpool2d(s: Site) -> Translation:
+    return s.module(f"nn.AdaptiveAvgPool2d({lit(s.op.size)})")
+
+
+@translates("upsample2d")
+def _upsample2d(s: Site) -> Translation:
+    extra = ", align_corners=False" if s.op.mode == "bilinear" else ""
+    return s.module(f"nn.Upsample(scale_factor={lit(s.op.scale)}, mode={lit(s.op.mode)}{extra})")
+
+
+@translates("upsample3d")
+def _upsample3d(s: Site) -> Translation:
+    return s.module(f'nn.Upsample(scale_factor={lit(s.op.scale)}, mode="nearest")')
+
+
+@translates("zero_pad2d", "zero_pad3d")
+def _zero_pad(s: Site) -> Translation:
+    # PyTorch lists the last axis first: (left, right, top, bottom[, front, back])
+    pads = tuple(p for pair in reversed(s.op.pairs) for p in pair)
+    return s.module(f"nn.ZeroPad{s.op.spatial}d({lit(pads)})")
+
+
+# ----- regularisation and normalisation ----------------------------------------------------------
+@translates("dropout")
+def _dropout(s: Site) -> Translation:
+    return s.module(f"nn.Dropout(p={lit(s.op.rate)})")
+
+
+@translates("batchnorm")
+def _batchnorm(s: Site) -> Translation:
+    cls = f"nn.BatchNorm{max(layout_of(s.shape).spatial, 1)}d"  # [F]: BatchNorm1d
+    return s.module(f"{cls}({s.shape[0]}, eps={lit(s.op.eps)}, momentum={lit(s.op.momentum)})")
+
+
+@translates("layernorm")
+def _layernorm(s: Site) -> Translation:
+    return s.module(f"nn.LayerNorm({s.shape[-1]}, eps={lit(s.op.eps)})")
+
+
+# ----- sequences and attention -------------------------------------------------------------------
+@translates("embedding")
+def _embedding(s: Site) -> Translation:
+    return s.module(f"nn.Embedding({s.op.vocab}, {s.op.dim})")
+
+
+_RNN = {"rnn": "nn.RNN", "lstm": "nn.LSTM", "gru": "nn.GRU"}
+
+
+@translates(*_RNN, "bidirectional")
+def _recurrent(s: Site) -> Translation:
+    op = s.op
+    bidirectional = op.op == "bidirectional"
+    cell = op.layer if bidirectional else op
+    code = (
+        f"{_RNN[cell.op]}({s.shape[-1]}, {cell.units}, batch_first=True"
+        + (", bidirectional=True" if bidirectional else "")
+        + ")"
+    )
+    setup = []
+    if cell.op in ("rnn", "lstm"):
+        # The language gives each gate block one bias (as Keras does); torch has two.
+        # Keeping b_hh at zero and frozen makes the two computations identical.
+        for suffix in ("l0", "l0_reverse") if bidirectional else ("l0",):
+            setup.append(f"nn.init.zeros_(self.{s.attr}.bias_hh_{suffix})")
+            setup.append(f"self.{s.attr}.bias_hh_{suffix}.requires_grad_(False)")
+    layer = Layer(s.attr, code, setup)
+    if cell.return_sequences:
+        return layer, [f"{s.out}, _ = self.{s.attr}({s.x})"]
+    state = "(h, _)" if cell.op == "lstm" else "h"
+    if bidirectional:
+        # the final state of each direction: forward after the last step, backward after
+        # the first
+        return layer, [
+            f"_, {state} = self.{s.attr}({s.x})",
+            f"{s.out} = torch.cat([h[0], h[1]], dim=1)",
+        ]
+    return layer, [f"_, {state} = self.{s.attr}({s.x})", f"{s.out} = h[0]"]
+
+
+@translates("multihead_attention")
+def _attention(s: Site) -> Translation:
+    op = s.op
+    code = (
+        f"nn.MultiheadAttention({op.dim}, {op.heads}, dropout={lit(op.dropout)}, batch_first=True)"
+    )
+    q = s.xs[0]
+    kv = s.xs[1] if len(s.xs) > 1 else s.xs[0]
+    return Layer(s.attr, code), [f"{s.out}, _ = self.{s.attr}({q}, {kv}, {kv}, need_weights=False)"]
