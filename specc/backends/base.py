@@ -3,7 +3,9 @@ readable variable names for a network's forward pass."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from specc.backends.naming import PythonIdentifier, identifier
 from specc.diagnostics import Diagnostic
@@ -33,6 +35,39 @@ class Backend:
         return BackendError(
             f"{self.title} cannot express {what} (layer `{node.name}`)", node.span, help
         )
+
+
+@dataclass
+class NodeSite:
+    """One node as a backend's translation sees it (each backend adds its own context)."""
+
+    node: Node
+    ins: list[Any]  # the input shapes
+
+    @property
+    def op(self) -> Any:
+        return self.node.op
+
+    @property
+    def shape(self) -> Any:
+        return self.ins[0]
+
+
+class TranslationTable(dict[str, Callable[..., Any]]):
+    """A backend's translation of each layer kind, filled by `@table.translates(kind, ...)`."""
+
+    def __init__(self, backend: str) -> None:
+        super().__init__()
+        self.backend = backend
+
+    def translates(self, *kinds: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            for kind in kinds:
+                assert kind not in self, f"two {self.backend} translations of `{kind}`"
+                self[kind] = fn
+            return fn
+
+        return register
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,16 @@
 Keras, each in its own process (specc.tools.verify_worker); every output, intermediate layer,
 loss, batch-norm statistic, gradient and the weights after N optimizer steps compared.
 
-Dropout is set to rate 0 for the exact comparison (masks cannot match across frameworks;
-tests check the drop rate statistically). The N steps use the spec's loss, penalties,
-optimizer and gradient clipping on one fixed batch at the spec's initial learning rate
-(schedules change the rate per epoch, and N steps stay inside one epoch).
+Both sides run the emitted code itself, through its documented interface (the workers
+re-implement nothing): the model, and train.py's `Training` - the loss with its penalties,
+the optimizer, the schedule and gradient clipping. Dropout runs at its real rate, with masks
+drawn from one NumPy stream and fed to both sides. The N steps run on one fixed batch over
+short epochs of STEPS_PER_EPOCH steps, so the schedule changes the rate on the way; they are
+judged by the updates (weights after minus before, relative to the update's size), so a wrong
+epsilon or momentum convention shows even on a small network. Each backend's own
+initialisers are checked by the statistics of a freshly built model against the distribution
+the layer kind documents (`canonical_params`). `--torch-dir`/`--keras-dir` verify given
+emitted code (a user's edited copy) instead of compiling afresh.
 
 Tolerances (float32): 1e-5 relative to the tensor's scale for outputs and gradients, 1e-4 for
 weights after the steps. PyTorch also runs every phase in float64. Deep networks with
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +50,7 @@ from specc.diagnostics import render_all
 from specc.files import write_atomic, write_tree
 from specc.ir.net import Net, Node, Spec
 from specc.ir.train_config import Gan, Supervised
+from specc.layers.base import Param
 from specc.layers.core import Dropout
 
 TOLERANCE = {
@@ -52,7 +60,10 @@ TOLERANCE = {
     "stats": 1e-5,
     "gan": 1e-5,
     "steps": 1e-4,
+    "schedule": 1e-6,
 }
+#: verify's short epochs: the schedule moves on every this many steps
+STEPS_PER_EPOCH = 2
 
 #: Phases whose float32 rounding the backward pass can amplify (batch-norm's backward cancels
 #: most of the gradient): there, float64 agreement settles a float32 difference. Forward
@@ -193,12 +204,9 @@ def _job(spec: Spec, steps: int, seed: int) -> dict[str, Any]:
         "classes": classes,
         "model": config.model,
         "steps": _steps(spec.model(config.model)),
-        "loss": config.loss,
-        "optimizer": config.optimizer.model_dump(),
-        "clip_grad": config.clip_grad,
-        "l1": config.l1,
-        "l2": config.l2,
         "n_steps": steps,
+        "steps_per_epoch": STEPS_PER_EPOCH,
+        "epochs": max(1, -(-steps // STEPS_PER_EPOCH)),
     }
 
 
@@ -207,13 +215,18 @@ def compare(
 ) -> tuple[list[Row], list[str]]:
     rows: list[Row] = []
     missing: list[str] = []
-    keys = [k for k in torch_out if not k.startswith("f64:")]
+    keys = [k for k in torch_out if not k.startswith(("f64:", "init/", "start/"))]
     for key in sorted(keys, key=lambda k: (order.index(k) if k in order else len(order), k)):
         if key not in keras_out:
             missing.append(key)
             continue
         ref, other = torch_out[key].astype(np.float64), keras_out[key].astype(np.float64)
         phase, _, name = key.partition("/")
+        start = torch_out.get(f"start/{name}")
+        if phase == "steps" and start is not None and start.shape == ref.shape:
+            # judged by the update (after - before), relative to the update's size: a wrong
+            # epsilon or momentum convention shows even where the weights barely move
+            ref, other = ref - start, other - start
         if ref.shape != other.shape:
             rows.append(Row(phase, name, ref.shape, float("inf"), float("inf"), TOLERANCE[phase]))
             continue
@@ -223,6 +236,8 @@ def compare(
         exact = torch_out.get(f"f64:{key}")
         if exact is not None and exact.shape == ref.shape and ref.size:
             exact = exact.astype(np.float64)
+            if phase == "steps" and start is not None and start.shape == exact.shape:
+                exact = exact - start
             noise = float(np.abs(ref - exact).max()) / scale
             keras_error = float(np.abs(other - exact).max()) / scale
         rows.append(
@@ -243,8 +258,77 @@ def add_float64(
         if exact is None or other is None or exact.shape != other.shape or not exact.size:
             continue
         exact, other = exact.astype(np.float64), other.astype(np.float64)
+        start = torch_out.get(f"start/{row.name}")
+        if row.phase == "steps" and start is not None and start.shape == exact.shape:
+            exact, other = exact - start, other - start
         scale = max(float(np.abs(exact).max()), 1e-6)
         row.float64_error = float(np.abs(exact - other).max()) / scale
+
+
+@dataclass
+class InitCheck:
+    """One tensor as a backend's own initialiser drew it, against its documented
+    distribution (the layer kind's `canonical_params`)."""
+
+    side: str
+    name: str
+    expected: str
+    problem: str  # "" when the statistics fit
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def _init_problem(value: np.ndarray, param: Param) -> str:
+    """Why `value` cannot be a draw from `param`'s distribution ("" when it can). Bounds are
+    five standard errors wide: a correct initialiser fails about once in a million."""
+    v = value.astype(np.float64).ravel()
+    n = v.size
+    if param.init in ("zeros", "ones"):
+        want = 0.0 if param.init == "zeros" else 1.0
+        worst = float(np.abs(v - want).max()) if n else 0.0
+        return "" if worst == 0 else f"differs from {want:g} by up to {worst:.3g}"
+    if param.init == "uniform":
+        sigma, kurtosis, top = param.bound / np.sqrt(3), 1.8, float(np.abs(v).max())
+        if top > param.bound * (1 + 1e-6):
+            return f"|w| reaches {top:.4g}, beyond the bound {param.bound:.4g}"
+        if top < param.bound * 1e-6 ** (1 / n):
+            return f"|w| stays below {top:.4g}, well inside the bound {param.bound:.4g}"
+    else:
+        sigma, kurtosis = param.bound, 3.0
+    std, mean = float(v.std()), float(v.mean())
+    if abs(std / sigma - 1) > 5 * np.sqrt((kurtosis - 1) / (4 * n)):
+        return f"standard deviation {std:.4g}, expected {sigma:.4g}"
+    if abs(mean) > 5 * sigma / np.sqrt(n):
+        return f"mean {mean:.4g}, expected 0 (within {5 * sigma / np.sqrt(n):.2g})"
+    return ""
+
+
+def _describe(param: Param) -> str:
+    if param.init == "uniform":
+        return f"U(±{param.bound:.4g})"
+    if param.init == "normal":
+        return f"N(0, {param.bound:.4g}²)"
+    return param.init
+
+
+def check_initialisers(net: Net, outputs: dict[str, dict[str, np.ndarray]]) -> list[InitCheck]:
+    checks = []
+    for node in net.layers:
+        inputs = [net.node(i).shape or () for i in node.inputs]
+        for param in node.op.canonical_params(inputs):
+            key = f"{node.ident}.{param.name}"
+            for side, out in outputs.items():
+                value = out.get(f"init/{key}")
+                if value is None:
+                    problem = "missing from the freshly built model"
+                elif tuple(value.shape) != tuple(param.shape):
+                    problem = f"shape {list(value.shape)}, expected {list(param.shape)}"
+                else:
+                    problem = _init_problem(value, param)
+                checks.append(InitCheck(side, key, _describe(param), problem))
+    return checks
 
 
 def _run_worker(framework: str, works: list[Path]) -> bool:
@@ -294,10 +378,11 @@ class _Case:
     job: dict[str, Any]
     rows: list[Row] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    inits: list[InitCheck] = field(default_factory=list)
     torch_out: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _prepare(result: Result, work: Path, args: argparse.Namespace) -> _Case | None:
+def _prepare(result: Result, work: Path, args: argparse.Namespace, index: int) -> _Case | None:
     spec = result.spec
     assert spec is not None
     if spec.training is None:
@@ -305,15 +390,28 @@ def _prepare(result: Result, work: Path, args: argparse.Namespace) -> _Case | No
             f"specc: error: {spec.path} has no `train` or `gan` section to verify", file=sys.stderr
         )
         return None
-    exact = without_dropout(spec)
+    # Supervised runs compare dropout at its rate (masks fed to both sides by the worker);
+    # the GAN comparison does not feed masks yet, so its dropout runs at rate 0.
+    exact = without_dropout(spec) if isinstance(spec.training, Gan) else spec
     try:
         torch_files = TorchBackend().emit(exact, result.source.text)
         keras_files = KerasBackend().emit(exact, result.source.text)
     except BackendError as err:
         print(render_all([err.diagnostic], result.source), file=sys.stderr)
         return None
-    write_tree(work / "torch", torch_files)
-    write_tree(work / "keras", keras_files)
+    for side, files in (("torch", torch_files), ("keras", keras_files)):
+        given = (getattr(args, f"{side}_dir", None) or [None] * (index + 1))[index]
+        if given:  # the user's emitted code, as it is (a model edited by hand, say)
+            if not (Path(given) / "model.py").is_file():
+                print(f"specc: error: --{side}-dir {given} has no model.py", file=sys.stderr)
+                return None
+            shutil.copytree(
+                given,
+                work / side,
+                ignore=shutil.ignore_patterns("run", "runs", "__pycache__", "*.npz"),
+            )
+        else:
+            write_tree(work / side, files)
     np.savez(work / "inputs.npz", **_inputs(exact, args.batch, args.seed))
     job = _job(exact, args.steps, args.seed)
     (work / "job.json").write_text(json.dumps(job))
@@ -327,7 +425,7 @@ def run_verify(results: list[Result], args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="specc-verify-") as tmp:
         cases: list[_Case] = []
         for i, result in enumerate(results):
-            case = _prepare(result, Path(tmp) / str(i), args)
+            case = _prepare(result, Path(tmp) / str(i), args, i)
             if case is None:
                 code = 1
             else:
@@ -343,6 +441,10 @@ def run_verify(results: list[Result], args: argparse.Namespace) -> int:
                 continue
             order = [f"forward/{s['node']}" for s in case.job.get("steps", [])]
             case.rows, case.missing = compare(outputs[0], outputs[1], order)
+            if isinstance(case.spec.training, Supervised):
+                net = case.spec.model(case.spec.training.model)
+                sides = {"PyTorch": outputs[0], "Keras": outputs[1]}
+                case.inits = check_initialisers(net, sides)
             case.torch_out = outputs[0]
             done.append(case)
         # Float32 cannot settle some tensors: run Keras in float64 too, against PyTorch's.
@@ -356,8 +458,8 @@ def run_verify(results: list[Result], args: argparse.Namespace) -> int:
         for n, case in enumerate(done):
             if n:
                 print()
-            report(case.rows, case.missing, case.spec, args)
-            if not all(r.ok for r in case.rows):
+            report(case.rows, case.missing, case.spec, args, case.inits)
+            if not all(r.ok for r in case.rows) or not all(c.ok for c in case.inits):
                 code = 1
     return code
 
@@ -366,17 +468,25 @@ def _differ(n: int) -> str:
     return "1 tensor differs" if n == 1 else f"{n} tensors differ"
 
 
-def report(rows: list[Row], missing: list[str], spec: Spec, args: argparse.Namespace) -> None:
+def report(
+    rows: list[Row],
+    missing: list[str],
+    spec: Spec,
+    args: argparse.Namespace,
+    inits: list[InitCheck] | None = None,
+) -> None:
+    inits = inits or []
     titles = {
         "forward": "inference: every layer's output",
         "train": "training mode: output and loss",
         "stats": "batch-norm running statistics after one training step",
         "grad": "gradients (weights and input)",
         "gan": "one discriminator and one generator step",
-        "steps": f"weights after {args.steps} optimizer steps",
+        "steps": f"updates over {args.steps} optimizer steps, {STEPS_PER_EPOCH} an epoch",
+        "schedule": "the learning rate at each step",
     }
     width = max([len(r.name) for r in rows] + [6])
-    for phase in ("forward", "train", "stats", "grad", "gan", "steps"):
+    for phase in ("forward", "train", "stats", "grad", "gan", "steps", "schedule"):
         chosen = [r for r in rows if r.phase == phase]
         if not chosen:
             continue
@@ -425,9 +535,18 @@ def report(rows: list[Row], missing: list[str], spec: Spec, args: argparse.Names
     bad = [r for r in rows if not r.ok]
     if missing:
         print(f"not compared (no counterpart on Keras): {len(missing)} tensors")
+    wrong = [c for c in inits if not c.ok]
+    if inits:
+        print(
+            f"initial weights from each backend's own initialisers: {len(inits) - len(wrong)} "
+            f"of {len(inits)} fit their documented distribution"
+        )
+        for c in wrong:
+            print(f"  {c.side} {c.name} (documented {c.expected}): {c.problem}")
     print(
         f"{spec.path}: {len(rows) - len(bad)} of {len(rows)} tensors agree"
         + ("" if not bad else f"; {len(bad)} beyond tolerance")
+        + ("" if not wrong else f"; {len(wrong)} initialisers off their distribution")
     )
     if args.json:
         data = {
@@ -435,7 +554,7 @@ def report(rows: list[Row], missing: list[str], spec: Spec, args: argparse.Names
             "seed": args.seed,
             "steps": args.steps,
             "batch": args.batch,
-            "ok": not bad,
+            "ok": not bad and not wrong,
             "first_divergence": diverged[0].name if diverged else None,
             "tensors": [
                 {
@@ -452,5 +571,9 @@ def report(rows: list[Row], missing: list[str], spec: Spec, args: argparse.Names
                 for r in rows
             ],
             "not_compared": missing,
+            "initialisers": [
+                {"side": c.side, "name": c.name, "expected": c.expected, "problem": c.problem}
+                for c in inits
+            ],
         }
         write_atomic(args.json, json.dumps(data, indent=2) + "\n")

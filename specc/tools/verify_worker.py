@@ -2,8 +2,11 @@
 
     python -m specc.tools.verify_worker torch|keras|keras64 WORKDIR...
 
-It imports the emitted model.py (and train.py, for the losses and, on Keras, the optimizer
-classes) from WORKDIR/<framework>, loads the canonical initial weights and inputs that
+It imports the emitted model.py and train.py from WORKDIR/<framework> and drives them only
+through their documented interface (model.py: `MODELS`, `canonical_state`,
+`load_canonical`, and on PyTorch `canonical_grads`; train.py: `Training` - its objective,
+`step`, `end_epoch`, `lr` - and a GAN script's loss functions and optimizers), so what is
+verified is what `specc run` trains. It loads the canonical initial weights and inputs that
 specc.tools.verify wrote, and saves every compared tensor to WORKDIR/<framework>.npz. Images are
 compared channels-first and weights in the canonical (PyTorch) layout."""
 
@@ -13,6 +16,7 @@ import json
 import os
 import sys
 import traceback
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -23,51 +27,80 @@ from specc.layers.layout import Layout
 from specc.tools.emitted_code import load_module
 
 
+# ----- random draws shared by both sides ------------------------------------------------------
+class SharedMasks:
+    """Dropout masks from one NumPy stream, the same on both sides: drawn per layer (by its
+    canonical name) and per phase (`phase`, set before each forward pass), in the
+    language's channels-first layout. The emitted dropout layers keep their own rate and
+    training flag; only where the random bits come from changes, so dropout is compared at
+    its real rate. (PyTorch's attention dropout runs inside a fused kernel and cannot be
+    fed: attention with dropout > 0 is not compared exactly.)"""
+
+    def __init__(self, seed: int) -> None:
+        self.seed, self.phase = seed, ""
+
+    def scale(self, layer: str, shape: tuple[int, ...], rate: float) -> np.ndarray:
+        """keep / (1 - rate), keep drawn with probability 1 - rate."""
+        key = zlib.crc32(f"{self.phase}/{layer}".encode())
+        keep = np.random.default_rng([self.seed, key]).random(shape) >= rate
+        return keep / (1.0 - rate)
+
+    def install_torch(self, torch: Any, renames: dict[str, str]) -> None:
+        masks = self
+
+        def forward(module: Any, x: Any) -> Any:
+            if not module.training or module.p == 0:
+                return x
+            name = getattr(module, "specc_layer", "")
+            return x * torch.from_numpy(masks.scale(name, tuple(x.shape), module.p)).to(x.dtype)
+
+        torch.nn.Dropout.forward = forward
+        original = torch.nn.Module.__setattr__
+
+        def setattr_(module: Any, attr: str, value: Any) -> None:
+            if isinstance(value, torch.nn.Dropout):
+                object.__setattr__(value, "specc_layer", renames.get(attr, attr))
+            original(module, attr, value)
+
+        torch.nn.Module.__setattr__ = setattr_
+
+    def install_keras(self, keras: Any) -> None:
+        import tensorflow as tf
+
+        masks = self
+
+        def call(layer: Any, inputs: Any, training: bool = False) -> Any:
+            if not training or layer.rate == 0:
+                return inputs
+            shape = tuple(inputs.shape)
+            channels_last = Layout(len(shape) - 1).channels_first
+
+            def draw() -> np.ndarray:
+                canonical = (shape[0], shape[-1], *shape[1:-1]) if channels_last else shape
+                scale = masks.scale(layer.name, canonical, layer.rate)
+                scale = np.moveaxis(scale, 1, -1) if channels_last else scale
+                return scale.astype(inputs.dtype.as_numpy_dtype)
+
+            scale = tf.numpy_function(draw, [], inputs.dtype, stateful=True)
+            return inputs * tf.reshape(scale, shape)
+
+        keras.layers.Dropout.call = call
+
+
+def run_steps(training: Any, x: Any, y: Any, job: dict[str, Any], masks: SharedMasks) -> Any:
+    """The emitted `Training.step` N times on one batch, with the schedule moving on every
+    `steps_per_epoch` steps; the learning rate of each step."""
+    rates = []
+    for step in range(job["n_steps"]):
+        masks.phase = f"step{step}"
+        rates.append(training.lr)
+        training.step(x, y)
+        if (step + 1) % job["steps_per_epoch"] == 0:
+            training.end_epoch()
+    return np.asarray(rates, np.float64)
+
+
 # ----- PyTorch --------------------------------------------------------------------------------
-def _torch_optimizer(torch: Any, params: Any, opt: dict[str, Any]) -> Any:
-    kind = opt["kind"]
-    if kind == "sgd":
-        return torch.optim.SGD(
-            params,
-            lr=opt["lr"],
-            momentum=opt["momentum"],
-            nesterov=opt["nesterov"],
-            weight_decay=opt["weight_decay"],
-        )
-    if kind in ("adam", "adamw"):
-        cls = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
-        return cls(
-            params,
-            lr=opt["lr"],
-            betas=(opt["beta1"], opt["beta2"]),
-            eps=opt["eps"],
-            weight_decay=opt["weight_decay"],
-        )
-    if kind == "rmsprop":
-        return torch.optim.RMSprop(
-            params,
-            lr=opt["lr"],
-            alpha=opt["alpha"],
-            eps=opt["eps"],
-            momentum=opt["momentum"],
-            weight_decay=opt["weight_decay"],
-        )
-    return torch.optim.Adagrad(
-        params, lr=opt["lr"], eps=opt["eps"], weight_decay=opt["weight_decay"]
-    )
-
-
-_TORCH_LOSSES = {
-    "cross_entropy": "CrossEntropyLoss",
-    "nll": "NLLLoss",
-    "mse": "MSELoss",
-    "mae": "L1Loss",
-    "bce": "BCELoss",
-    "bce_with_logits": "BCEWithLogitsLoss",
-    "huber": "HuberLoss",
-}
-
-
 def _torch_intermediates(model: Any, inputs: list[Any], steps: list[dict[str, Any]]) -> dict:
     """Values of the forward pass's variables as each node is computed, read from the frame
     of `forward` with sys.settrace: the emitted code stays as it is."""
@@ -124,7 +157,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     data = dict(np.load(work / "inputs.npz"))
 
     def build(name: str) -> Any:
-        net = getattr(models, job["classes"][name])()
+        net = models.MODELS[name]()
         path = work / f"init_{name}.safetensors"
         if not path.exists():
             _write_init(net, models, path, job["seed"])
@@ -137,57 +170,42 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     name = job["model"]
     x = torch.from_numpy(data["x"])
     y = torch.from_numpy(data["y"])
+    train = load_module(work / "torch" / "train.py", "verify_torch_train")
+    masks = SharedMasks(job["seed"])
+    masks.install_torch(torch, getattr(models, "RENAMES", {}))
+    # the emitted initialisers, for their statistics (verify checks them against the docs)
+    torch.manual_seed(job["seed"])
+    for key, value in models.canonical_state(models.MODELS[name]()).items():
+        out[f"init/{key}"] = value.numpy()
+    for key, value in models.canonical_state(build(name)).items():
+        out[f"start/{key}"] = value.numpy().astype(np.float32)
     # inference
     net = build(name).eval()
     with torch.no_grad():
         inter = _torch_intermediates(net, [x], job["steps"])
     for node, value in inter.items():
         out[f"forward/{node}"] = value
-    # training mode: output, loss, gradients, batch-norm statistics
-    train = load_module(work / "torch" / "train.py", "verify_torch_train")
-    loss_fn = getattr(torch.nn, _TORCH_LOSSES.get(job["loss"], "MSELoss"))()
-    if job["loss"] == "kl_div":
-        loss_fn = torch.nn.KLDivLoss(reduction="batchmean")
-
-    def loss_of(net: Any, xb: Any) -> Any:
-        logits = net(xb)
-        loss, _ = train.loss_and_metrics(logits, y, loss_fn)
-        if hasattr(net, "penalty"):
-            loss = loss + net.penalty()
-        for weight in (p for p in net.parameters() if p.dim() > 1):
-            if job["l1"]:
-                loss = loss + job["l1"] * weight.abs().sum()
-            if job["l2"]:
-                loss = loss + job["l2"] * weight.square().sum()
-        return logits, loss
-
+    # training mode: output, the emitted objective (loss and penalties), gradients, statistics
     net = build(name).train()
+    training = train.Training(net, job["epochs"], "fp32")
     xg = x.clone().requires_grad_(x.is_floating_point())
-    logits, loss = loss_of(net, xg)
+    masks.phase = "train"
+    logits = net(xg)
+    loss, _ = training.objective(logits, y)
     loss.backward()
     out["train/output"] = logits.detach().numpy()
     out["train/loss"] = np.asarray(loss.item(), np.float32)
     if xg.grad is not None:
         out["grad/input"] = xg.grad.numpy()
-    state = dict(net.state_dict())
-    canonical = models.canonical_state(net)
-    params = dict(net.named_parameters())
-    for key in canonical:
-        own = _own_key(models, key)
-        if own in params and params[own].grad is not None:
-            out[f"grad/{key}"] = params[own].grad.numpy().copy()
-        elif own in state and ("running" in key):
-            out[f"stats/{key}"] = state[own].numpy().copy()
-    # N optimizer steps on the same batch
+    for key, value in models.canonical_grads(net).items():
+        out[f"grad/{key}"] = value.numpy().copy()
+    for key, value in models.canonical_state(net).items():
+        if "running" in key:
+            out[f"stats/{key}"] = value.numpy().copy()
+    # the emitted optimizer, schedule and clipping: N steps over short epochs
     net = build(name).train()
-    optimizer = _torch_optimizer(torch, net.parameters(), job["optimizer"])
-    for _ in range(job["n_steps"]):
-        _, loss = loss_of(net, x)
-        optimizer.zero_grad()
-        loss.backward()
-        if job["clip_grad"] is not None:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), job["clip_grad"])
-        optimizer.step()
+    training = train.Training(net, job["epochs"], "fp32")
+    out["schedule/lr"] = run_steps(training, x, y, job, masks)
     for key, value in models.canonical_state(net).items():
         out[f"steps/{key}"] = value.numpy()
     return out
@@ -230,8 +248,7 @@ def _torch_gan(torch: Any, work: Path, job: dict, build: Any, data: dict) -> dic
     train = load_module(work / "torch" / "train.py", "verify_torch_gan")
     gen, disc = build(job["generator"]).train(), build(job["discriminator"]).train()
     z, real = torch.from_numpy(data["z"]), torch.from_numpy(data["real"])
-    g_opt = _torch_optimizer(torch, gen.parameters(), job["g_optimizer"])
-    d_opt = _torch_optimizer(torch, disc.parameters(), job["d_optimizer"])
+    g_opt, d_opt = train.optimizers(gen, disc)
     out: dict[str, np.ndarray] = {}
     fake = gen(z)
     d_loss = train.d_loss_fn(disc(real), disc(fake.detach()))
@@ -293,26 +310,21 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     for node, value in zip(names, values, strict=True):
         out[f"forward/{node}"] = _chw(np.asarray(value))
     train = load_module(work / "keras" / "train.py", "verify_keras_train")
+    masks = SharedMasks(job["seed"])
+    masks.install_keras(keras)
+    keras.utils.set_random_seed(job["seed"])
+    for key, value in models.canonical_state(models.MODELS[name]()).items():
+        out[f"init/{key}"] = value
 
-    def loss_of(xb: Any) -> tuple[Any, Any]:
-        logits = net(xb, training=True)
-        loss, _ = train.loss_and_metrics(logits, y)
-        if net.losses:
-            loss = loss + tf.add_n(net.losses)
-        # the spec's global penalties, as the emitted train.py adds them: kernels, not biases
-        for weight in net.trainable_variables:
-            if len(weight.shape) > 1 and not weight.path.endswith("bias"):
-                if job["l1"]:
-                    loss = loss + job["l1"] * tf.reduce_sum(tf.abs(weight))
-                if job["l2"]:
-                    loss = loss + job["l2"] * tf.reduce_sum(tf.square(weight))
-        return logits, loss
-
+    # training mode: output, the emitted objective (loss and penalties), gradients, statistics
     net = build(name)
+    training = train.Training(net, job["epochs"], "fp32")
     variables = net.trainable_variables
     xin = tf.Variable(x) if x.dtype.is_floating else x
+    masks.phase = "train"
     with tf.GradientTape() as tape:
-        logits, loss = loss_of(xin)
+        logits = net(xin, training=True)
+        loss, _ = training.objective(logits, y)
     watched = [*variables, xin] if x.dtype.is_floating else list(variables)
     grads = tape.gradient(loss, watched)
     out["train/output"] = np.asarray(logits)
@@ -323,6 +335,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     for key, value in stats.items():
         if "running" in key:
             out[f"stats/{key}"] = value
+    # gradients in the canonical layout: put them in the variables, read them back
     saved = [np.asarray(v.numpy()) for v in variables]
     for v, g in zip(variables, grads[: len(variables)], strict=True):
         v.assign(tf.zeros_like(v) if g is None else tf.convert_to_tensor(g))
@@ -331,21 +344,10 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
             out[f"grad/{key}"] = value
     for v, value in zip(variables, saved, strict=True):
         v.assign(value)
-    # N optimizer steps, with the emitted train.py's PyTorch-formula optimizer
+    # the emitted optimizer, schedule and clipping: N steps over short epochs
     net = build(name)
-    variables = net.trainable_variables
-    optimizer = train.Optimizer(variables)
-    for _ in range(job["n_steps"]):
-        with tf.GradientTape() as tape:
-            _, loss = loss_of(x)
-        grads = tape.gradient(loss, variables)
-        grads = [
-            tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables, strict=True)
-        ]
-        if job["clip_grad"] is not None:
-            norm = tf.linalg.global_norm(grads)
-            grads = [g * tf.minimum(job["clip_grad"] / (norm + 1e-6), 1.0) for g in grads]
-        optimizer.apply(grads)
+    training = train.Training(net, job["epochs"], "fp32")
+    out["schedule/lr"] = run_steps(training, x, y, job, masks)
     for key, value in models.canonical_state(net).items():
         out[f"steps/{key}"] = value
     return out
@@ -414,7 +416,7 @@ def main() -> None:
         finally:
             sys.path[:] = path
             for name in set(sys.modules) - modules:
-                if name in ("model", "train") or name.startswith("verify_"):
+                if name in ("model", "train", "runtime") or name.startswith("verify_"):
                     del sys.modules[name]
             if framework != "torch":
                 import keras

@@ -26,6 +26,7 @@ from specc.backends.keras.translations import (
     call_line,
 )
 from specc.backends.naming import identifier
+from specc.backends.runtime import runtime_module
 from specc.backends.templating import py_literal as lit
 from specc.backends.templating import render
 from specc.ir.net import Net, Node, Spec
@@ -42,6 +43,7 @@ HELPERS = frozenset(
         "BatchNorm",
         "Gelu",
         "LogSoftmax",
+        "AttentionInit",
         "canonical_state",
         "save_canonical",
         "load_canonical",
@@ -137,6 +139,7 @@ class KerasBackend(Backend):
                     **supervised_context(spec, spec.training),
                 )
             )
+            files["runtime.py"] = runtime_module(spec)
         elif isinstance(spec.training, Gan):
             files["train.py"] = format_code(
                 render("keras/gan.py.j2", spec_path=spec.path, **gan_context(models, spec.training))

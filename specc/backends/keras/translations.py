@@ -16,10 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from specc.backends.base import BackendError
+from specc.backends.base import BackendError, NodeSite, TranslationTable
 from specc.backends.codefmt import LIMIT, _split_top_level, wrap_line
 from specc.backends.templating import py_literal as lit
-from specc.ir.net import Node
 from specc.layers.base import fmt, resolve_axis, same_padding, window_output
 from specc.layers.layout import layout_of
 
@@ -75,25 +74,15 @@ def call_line(out: str, ctor: str, arg: str, indent: str = "    ") -> str:
 
 
 @dataclass
-class Site:
+class Site(NodeSite):
     """One node as the translation sees it."""
 
-    node: Node
-    ins: list[Any]
     xs: list[str]
     out: str
     names: Names
     helpers: set[str]  # the emitted module's helper definitions this model needs
     weights: set[str]  # the Keras layer classes with weights, for the canonical mapping
     unsupported: Callable[..., BackendError]
-
-    @property
-    def op(self) -> Any:
-        return self.node.op
-
-    @property
-    def shape(self) -> Any:
-        return self.ins[0]
 
     @property
     def name(self) -> str:
@@ -125,17 +114,10 @@ class Site:
 
 
 Translator = Callable[[Site], list[str]]
-TRANSLATIONS: dict[str, Translator] = {}
 
 
-def translates(*kinds: str) -> Callable[[Translator], Translator]:
-    def register(fn: Translator) -> Translator:
-        for kind in kinds:
-            assert kind not in TRANSLATIONS, f"two Keras translations of `{kind}`"
-            TRANSLATIONS[kind] = fn
-        return fn
-
-    return register
+TRANSLATIONS = TranslationTable("Keras")
+translates = TRANSLATIONS.translates
 
 
 # ----- activations and shape-only layers ---------------------------------------------------------
@@ -517,11 +499,12 @@ def _recurrent(s: Site) -> list[str]:
 def _attention(s: Site) -> list[str]:
     op = s.op
     s.weights.add("MultiHeadAttention")
+    s.helpers.add("AttentionInit")
     head = op.dim // op.heads
     ctor = (
         f"layers.MultiHeadAttention(num_heads={op.heads}, key_dim={head}, "
         f"value_dim={head}, dropout={lit(op.dropout)}, use_bias=True, "
-        f'output_shape=None, kernel_initializer="glorot_uniform", '
+        f"output_shape=None, kernel_initializer=AttentionInit({op.heads}, {op.dim}), "
         f'bias_initializer="zeros", name={s.name})'
     )
     q = s.xs[0]

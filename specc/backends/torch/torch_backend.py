@@ -10,6 +10,7 @@ from typing import Any
 from specc.backends.base import Backend, plan_variables
 from specc.backends.codefmt import format_code
 from specc.backends.naming import class_name, identifier
+from specc.backends.runtime import runtime_module
 from specc.backends.templating import render
 from specc.backends.torch.torch_training import gan_context, supervised_context
 from specc.backends.torch.translations import TRANSLATIONS, Layer, Site
@@ -58,6 +59,7 @@ class TorchBackend(Backend):
                     **supervised_context(spec, spec.training, self.model_list(spec)),
                 )
             )
+            files["runtime.py"] = runtime_module(spec)
         elif isinstance(spec.training, Gan):
             files["train.py"] = format_code(
                 render(
@@ -114,7 +116,7 @@ class TorchBackend(Backend):
         translation = TRANSLATIONS.get(node.op.op)
         if translation is None:
             raise self.unsupported(node, f"`{node.op.op}`")
-        return translation(Site(node, attr, ins, xs, out, self.unsupported))
+        return translation(Site(node, ins, attr=attr, xs=xs, out=out, unsupported=self.unsupported))
 
     def model_list(self, spec: Spec) -> list[Model]:
         return [self.model(net) for net in spec.models]

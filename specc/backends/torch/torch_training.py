@@ -83,11 +83,12 @@ def _schedule(schedule: Any) -> str | None:
     if schedule is None:
         return None
     s = "torch.optim.lr_scheduler"
+    optimizer = "self.optimizer"
     if schedule.kind == "step":
-        return f"{s}.StepLR(optimizer, step_size={schedule.every}, gamma={lit(schedule.gamma)})"
+        return f"{s}.StepLR({optimizer}, step_size={schedule.every}, gamma={lit(schedule.gamma)})"
     if schedule.kind == "cosine":
-        return f"{s}.CosineAnnealingLR(optimizer, T_max=epochs, eta_min={lit(schedule.min_lr)})"
+        return f"{s}.CosineAnnealingLR({optimizer}, T_max=epochs, eta_min={lit(schedule.min_lr)})"
     if schedule.kind == "exponential":
-        return f"{s}.ExponentialLR(optimizer, gamma={lit(schedule.gamma)})"
+        return f"{s}.ExponentialLR({optimizer}, gamma={lit(schedule.gamma)})"
     w = schedule.epochs
-    return f"{s}.LambdaLR(optimizer, lambda epoch: min(1.0, (epoch + 1) / {w + 1}))"
+    return f"{s}.LambdaLR({optimizer}, lambda epoch: min(1.0, (epoch + 1) / {w + 1}))"

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from specc.backends.base import BackendError
+from specc.backends.base import BackendError, NodeSite, TranslationTable
 from specc.backends.templating import py_literal as lit
-from specc.ir.net import Node
 from specc.layers.base import resolve_axis
 from specc.layers.layout import layout_of
 
@@ -26,24 +24,14 @@ class Layer:
 
 
 @dataclass
-class Site:
+class Site(NodeSite):
     """One node as the translation sees it: its module attribute, input shapes and
     variables, and the variable its value goes to."""
 
-    node: Node
     attr: str
-    ins: list[Any]
     xs: list[str]
     out: str
     unsupported: Callable[..., BackendError]
-
-    @property
-    def op(self) -> Any:
-        return self.node.op
-
-    @property
-    def shape(self) -> Any:
-        return self.ins[0]
 
     @property
     def x(self) -> str:
@@ -59,17 +47,10 @@ class Site:
 
 Translation = tuple[Layer | None, list[str]]
 Translator = Callable[[Site], Translation]
-TRANSLATIONS: dict[str, Translator] = {}
 
 
-def translates(*kinds: str) -> Callable[[Translator], Translator]:
-    def register(fn: Translator) -> Translator:
-        for kind in kinds:
-            assert kind not in TRANSLATIONS, f"two PyTorch translations of `{kind}`"
-            TRANSLATIONS[kind] = fn
-        return fn
-
-    return register
+TRANSLATIONS = TranslationTable("PyTorch")
+translates = TRANSLATIONS.translates
 
 
 # ----- activations and shape-only layers ---------------------------------------------------------

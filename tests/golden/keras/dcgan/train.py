@@ -78,15 +78,18 @@ class Optimizer:
     def apply(self, grads: list) -> None:
         self.step.assign_add(1.0)
         lr = self.lr
-        t = self.step
-        correction1 = 1.0 - tf.pow(self.BETA1, t)
-        correction2 = 1.0 - tf.pow(self.BETA2, t)
+        # the bias corrections in float64, as PyTorch computes them (Python floats); in
+        # float32, 1 - 0.999 ** t alone is 1e-5 off and moves every update by 6e-6
+        t = tf.cast(self.step, "float64")
+        correction1 = 1.0 - tf.pow(tf.constant(self.BETA1, "float64"), t)
+        correction2 = 1.0 - tf.pow(tf.constant(self.BETA2, "float64"), t)
+        step_size = tf.cast(tf.cast(lr, "float64") / correction1, lr.dtype)
+        root2 = tf.cast(tf.sqrt(correction2), lr.dtype)
         for p, g, m, v in zip(self.variables, grads, self.slots["m"], self.slots["v"]):
             g = g + self.WEIGHT_DECAY * p
             m.assign(self.BETA1 * m + (1.0 - self.BETA1) * g)
             v.assign(self.BETA2 * v + (1.0 - self.BETA2) * tf.square(g))
-            denom = tf.sqrt(v) / tf.sqrt(correction2) + self.EPS
-            p.assign_sub(lr / correction1 * m / denom)
+            p.assign_sub(step_size * m / (tf.sqrt(v) / root2 + self.EPS))
 
 
 def pick_device(name: str) -> str:
@@ -177,7 +180,9 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--sample", type=int, default=0, help="draw N samples and exit")
     parser.add_argument("--sample-out", default="samples.png")
-    parser.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stop-after", type=int, metavar="N", help="stop after epoch N (then --resume)"
+    )
     args = parser.parse_args()
     if args.device == "mps":
         parser.error(

@@ -5,6 +5,11 @@ model takes (and returns) images channels-first, exactly like the PyTorch code, 
 channels-last inside, as TensorFlow needs. Every layer argument is written out: the values
 are the spec's, never a Keras default.
 This file imports only Keras, NumPy and safetensors: edit it, keep it, ship it.
+
+Its interface (what specc's tools call, and a notebook can): `MODELS[name]()` builds the
+spec's model `name`; `canonical_state(model)`, `load_canonical(model, path)` and
+`save_canonical(model, path)` read and write the weights under their canonical names
+(PyTorch's names and layouts).
 """
 
 from __future__ import annotations
@@ -123,11 +128,12 @@ MODELS = {
 # Canonical weights: one safetensors layout for every backend, keyed by the spec's layer
 # names (dots as underscores) and PyTorch's parameter names and layouts.
 def _np(variable) -> np.ndarray:
-    return np.asarray(variable.numpy(), dtype=np.float32)
+    """A variable's value, in its own precision (float32; float64 under that floatx)."""
+    return np.asarray(variable.numpy())
 
 
 def _set(variable, value: np.ndarray) -> None:
-    value = np.asarray(value, dtype=np.float32)
+    value = np.asarray(value, dtype=variable.dtype)
     if tuple(variable.shape) != value.shape:
         raise ValueError(
             f"{variable.path}: expected {tuple(variable.shape)}, got {value.shape}"
@@ -167,7 +173,7 @@ def canonical_state(model: keras.Model) -> dict[str, np.ndarray]:
     state = {}
     for layer in model.layers:
         for key, value in _to_torch(layer).items():
-            state[f"{layer.name}.{key}"] = np.ascontiguousarray(value, dtype=np.float32)
+            state[f"{layer.name}.{key}"] = np.ascontiguousarray(value)
     return state
 
 

@@ -9,11 +9,16 @@ epoch; `--resume` continues from it), weights.safetensors (canonical names) and 
 The loop follows the PyTorch code line for line: the same data order, losses computed from
 logits, the optimizer's update written out with PyTorch's formulas (Keras's own optimizers
 differ in epsilon placement and in weight decay), the schedule stepped once per epoch.
+`Training` is the spec's training as an object, for a notebook as for this script:
+
+    model = build_mlp()
+    training = Training(model)
+    loss, correct = training.step(x, y)  # one optimizer step on a batch
+    training.end_epoch()  # the schedule moves on
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -24,16 +29,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
+import runtime
 import tensorflow as tf
 from model import build_mlp, load_canonical, save_canonical
+from tensorflow import Tensor
 
 EPOCHS = 20
 BATCH = 32
 SEED = 0
-PRECISION = "fp32"
-COMPILE = False  # XLA
-CLIP_GRAD = None
 LR = 0.05
+POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
 def learning_rate(epoch: int, epochs: int) -> float:
@@ -85,59 +90,7 @@ class Optimizer:
             p.assign_sub(lr * g)
 
 
-def pick_device(name: str) -> str:
-    gpus = tf.config.list_physical_devices("GPU")
-    if name == "cpu" or (name == "auto" and not gpus):
-        tf.config.set_visible_devices([], "GPU")
-        return "cpu"
-    if not gpus:
-        sys.exit(f"--device {name}: TensorFlow sees no GPU")
-    return "cuda"
-
-
-def save_atomic(arrays: dict[str, np.ndarray], path: str) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-    os.replace(tmp, path)
-
-
-def append_line(path: str, record: dict) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
-
-
-class Progress:
-    """A one-line progress bar on a terminal; silent elsewhere (the epoch lines remain)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.last = 0.0
-
-    def show(self, text: str, force: bool = False) -> bool:
-        now = time.perf_counter()
-        if not self.enabled or (not force and now - self.last < 0.2):
-            return False
-        self.last = now
-        sys.stderr.write("\r" + text[:120].ljust(120))
-        sys.stderr.flush()
-        return True
-
-    def done(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r" + " " * 120 + "\r")
-
-
-def load_arrays(path: str) -> tuple[np.ndarray, ...]:
-    with np.load(path, allow_pickle=False) as data:
-        x_train, y_train, x_test, y_test = (
-            data[key] for key in ("x_train", "y_train", "x_test", "y_test")
-        )
-    x_train, x_test = x_train.astype(np.float32), x_test.astype(np.float32)
-    return x_train, y_train, x_test, y_test
-
-
-def loss_and_metrics(logits: tf.Tensor, target: tf.Tensor):
+def loss_and_metrics(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     """The loss (a mean, as PyTorch's default reduction) and the number of correct answers."""
     if logits.dtype != tf.float64:
         logits = tf.cast(logits, "float32")  # float32 under mixed precision too
@@ -148,30 +101,113 @@ def loss_and_metrics(logits: tf.Tensor, target: tf.Tensor):
     return loss, correct
 
 
+class Training:
+    """The spec's training of one model: its loss and penalties, optimizer, schedule,
+    clipping and mixed precision (set the precision policy before building the model)."""
+
+    def __init__(
+        self, model: keras.Model, epochs: int = EPOCHS, precision: str = "fp32"
+    ) -> None:
+        self.model, self.epochs, self.epoch = model, epochs, 0
+        self.variables = model.trainable_variables
+        self.optimizer = Optimizer(self.variables)
+        self.optimizer.lr.assign(learning_rate(0, epochs))
+        # fp16: dynamic loss scaling as PyTorch's GradScaler does it
+        self.scaling = precision == "fp16"
+        dtype = keras.config.floatx()
+        self.scale = tf.Variable(
+            65536.0 if self.scaling else 1.0, dtype=dtype, trainable=False
+        )
+        self.good_steps = tf.Variable(0, trainable=False)
+        options = {"jit_compile": False, "reduce_retracing": True}
+        self._step = tf.function(self._train_step, **options)
+        self._evaluate = tf.function(self._eval_step, **options)
+
+    def objective(self, output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """The loss to minimise (a batch mean) and the number of correct answers."""
+        loss, correct = loss_and_metrics(output, target)
+        if self.model.losses:  # the layers' own l1/l2 penalties
+            loss = loss + tf.add_n(self.model.losses)
+        return loss, correct
+
+    def step(self, x, y) -> tuple[Tensor, Tensor]:
+        """One optimizer step on a batch, in training mode: (loss, correct answers)."""
+        return self._step(tf.convert_to_tensor(x), tf.convert_to_tensor(y))
+
+    def evaluate(self, x, y) -> tuple[Tensor, Tensor]:
+        """(loss without penalties, correct answers) on a batch, in inference mode."""
+        return self._evaluate(tf.convert_to_tensor(x), tf.convert_to_tensor(y))
+
+    def _train_step(self, x, y):
+        with tf.GradientTape() as tape:
+            loss, correct = self.objective(self.model(x, training=True), y)
+            scaled = loss * self.scale
+        grads = tape.gradient(scaled, self.variables)
+        grads = [
+            tf.zeros_like(v) if g is None else g / self.scale
+            for g, v in zip(grads, self.variables)
+        ]
+        if not self.scaling:
+            self.optimizer.apply(grads)
+        elif tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads]):
+            self.optimizer.apply(grads)
+            self.good_steps.assign_add(1)
+            if self.good_steps >= 2000:
+                self.scale.assign(self.scale * 2.0)
+                self.good_steps.assign(0)
+        else:
+            self.scale.assign(self.scale * 0.5)
+            self.good_steps.assign(0)
+        return loss, correct
+
+    def _eval_step(self, x, y):
+        return loss_and_metrics(self.model(x, training=False), y)  # no penalties
+
+    @property
+    def lr(self) -> float:
+        return learning_rate(self.epoch, self.epochs)
+
+    def end_epoch(self) -> None:
+        self.epoch += 1
+        self.optimizer.lr.assign(learning_rate(self.epoch, self.epochs))
+
+    def state(self) -> dict[str, np.ndarray]:
+        state = {f"model.{i}": v.numpy() for i, v in enumerate(self.model.variables)}
+        state.update({f"optimizer.{k}": v for k, v in self.optimizer.state().items()})
+        state.update(scale=self.scale.numpy(), good_steps=self.good_steps.numpy())
+        return {**state, "training_epoch": np.array(self.epoch)}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        for i, variable in enumerate(self.model.variables):
+            variable.assign(state[f"model.{i}"])
+        n = len("optimizer.")
+        self.optimizer.load_state(
+            {k[n:]: v for k, v in state.items() if k[:n] == "optimizer."}
+        )
+        self.scale.assign(state["scale"])
+        self.good_steps.assign(state["good_steps"])
+        self.epoch = int(state["training_epoch"])
+        self.optimizer.lr.assign(learning_rate(self.epoch, self.epochs))
+
+
+def pick_device(name: str) -> str:
+    gpus = tf.config.list_physical_devices("GPU")
+    if name == "cpu" or (name == "auto" and not gpus):
+        tf.config.set_visible_devices([], "GPU")
+        return "cpu"
+    if not gpus:
+        sys.exit(f"--device {name}: TensorFlow sees no GPU")
+    return "cuda"
+
+
+def save_npz(arrays: dict[str, np.ndarray], path: str) -> None:
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default="data.npz")
-    parser.add_argument("--out", default="run")
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--batch", type=int, default=BATCH)
-    parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument(
-        "--device", default="auto", choices=["auto", "cpu", "cuda", "mps"]
-    )
-    parser.add_argument(
-        "--precision", default=PRECISION, choices=["fp32", "bf16", "fp16"]
-    )
-    parser.add_argument(
-        "--init", help="start from these canonical weights (safetensors)"
-    )
-    parser.add_argument(
-        "--resume", action="store_true", help="continue from checkpoint.npz"
-    )
-    parser.add_argument(
-        "--log-batches", action="store_true", help="losses to batches.jsonl"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)
+    description = __doc__.split("\n")[0]
+    parser = runtime.arguments(description, EPOCHS, BATCH, SEED, "fp32")
     args = parser.parse_args()
     epochs, batch = args.epochs, args.batch
     if args.device == "mps":
@@ -183,55 +219,15 @@ def main() -> None:
     device = pick_device(args.device)
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
-    policies = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
-    keras.mixed_precision.set_global_policy(policies[args.precision])
-    x_train, y_train, x_test, y_test = load_arrays(args.data)
+    keras.mixed_precision.set_global_policy(POLICIES[args.precision])
+    x_train, y_train, x_test, y_test = runtime.load_arrays(args.data)
+    x_train, x_test = x_train.astype(np.float32), x_test.astype(np.float32)
     n = len(x_train)
 
     model = build_mlp()
     if args.init and not args.resume:
         load_canonical(model, args.init)
-    variables = model.trainable_variables
-    optimizer = Optimizer(variables)
-    # fp16: dynamic loss scaling as PyTorch's GradScaler does it
-    scaling = args.precision == "fp16"
-    scale = tf.Variable(65536.0 if scaling else 1.0, trainable=False)
-    good_steps = tf.Variable(0, trainable=False)
-
-    def train_step(xb, yb):
-        with tf.GradientTape() as tape:
-            logits = model(xb, training=True)
-            loss, correct = loss_and_metrics(logits, yb)
-            if model.losses:  # the layers' own l1/l2 penalties
-                loss = loss + tf.add_n(model.losses)
-            scaled = loss * scale
-        grads = tape.gradient(scaled, variables)
-        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
-        grads = [g / scale for g in grads]
-        if CLIP_GRAD is not None:  # PyTorch's clip_grad_norm_
-            norm = tf.linalg.global_norm(grads)
-            coef = tf.minimum(CLIP_GRAD / (norm + 1e-6), 1.0)
-            grads = [g * coef for g in grads]
-        if scaling:
-            finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
-            if finite:
-                optimizer.apply(grads)
-                good_steps.assign_add(1)
-                if good_steps >= 2000:
-                    scale.assign(scale * 2.0)
-                    good_steps.assign(0)
-            else:
-                scale.assign(scale * 0.5)
-                good_steps.assign(0)
-        else:
-            optimizer.apply(grads)
-        return loss, correct
-
-    def eval_step(xb, yb):
-        return loss_and_metrics(model(xb, training=False), yb)
-
-    train_step = tf.function(train_step, jit_compile=COMPILE, reduce_retracing=True)
-    eval_step = tf.function(eval_step, jit_compile=COMPILE, reduce_retracing=True)
+    training = Training(model, epochs, args.precision)
 
     start_epoch, history = 0, []
     checkpoint_path = os.path.join(args.out, "checkpoint.npz")
@@ -239,27 +235,12 @@ def main() -> None:
     if args.resume:
         with np.load(checkpoint_path, allow_pickle=False) as state:
             state = dict(state)
-        for i, variable in enumerate(model.variables):
-            variable.assign(state[f"model.{i}"])
-        prefix = "optimizer."
-        optimizer.load_state(
-            {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-        )
-        scale.assign(state["scale"])
-        good_steps.assign(state["good_steps"])
+        training.load_state(state)
         start_epoch, history = int(state["epoch"]), json.loads(str(state["history"]))
-        with open(metrics_path, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(record) + "\n" for record in history)
         print(f"resuming at epoch {start_epoch + 1} from {checkpoint_path}", flush=True)
-    elif os.path.exists(metrics_path):
-        os.remove(metrics_path)
+    runtime.start_log(metrics_path, history)
 
-    def batches(
-        x: np.ndarray,
-        y: np.ndarray,
-        order: np.ndarray | None,
-        rng: np.random.Generator | None = None,
-    ):
+    def batches(x: np.ndarray, y: np.ndarray, order=None, rng=None):
         for i in range(0, len(x), batch):
             index = slice(i, i + batch) if order is None else order[i : i + batch]
             xb = x[index]
@@ -267,78 +248,55 @@ def main() -> None:
 
     def evaluate() -> tuple[float, float]:
         total_loss, total_correct = 0.0, 0.0
-        for xb, yb in batches(x_test, y_test, None):
-            loss, correct = eval_step(xb, yb)
+        for xb, yb in batches(x_test, y_test):
+            loss, correct = training.evaluate(xb, yb)
             total_loss += float(loss) * len(xb)
             total_correct += float(correct)
         count = max(len(x_test), 1)
         return total_loss / count, total_correct / count
 
-    progress = Progress(not args.quiet)
+    progress = runtime.Progress(not args.quiet)
     began = time.perf_counter()
     for epoch in range(start_epoch, epochs):
-        lr = learning_rate(epoch, epochs)
-        optimizer.lr.assign(lr)
-        # The data order depends only on the seed and the epoch: a resumed run, and the
-        # same spec on another backend, see the batches in the same order.
-        order = np.random.default_rng(args.seed + epoch).permutation(n)
-        augment_rng = np.random.default_rng([args.seed, epoch, 1])
+        order = runtime.epoch_order(args.seed, epoch, n)
+        augment_rng = None
         total_loss, total_correct = 0.0, 0.0
         seen, t0 = 0, time.perf_counter()
         for xb, yb in batches(x_train, y_train, order, augment_rng):
-            loss, correct = train_step(xb, yb)
+            loss, correct = training.step(xb, yb)
             total_loss += float(loss) * len(xb)
-            if args.log_batches:
-                append_line(
-                    os.path.join(args.out, "batches.jsonl"),
-                    {"epoch": epoch + 1, "loss": float(loss)},
-                )
             total_correct += float(correct)
             seen += len(xb)
-            if progress.enabled:
+            if args.log_batches:
+                record = {"epoch": epoch + 1, "loss": float(loss)}
+                runtime.append_line(os.path.join(args.out, "batches.jsonl"), record)
+            if progress.due():
                 rate = seen / max(time.perf_counter() - t0, 1e-9)
                 progress.show(
-                    f"epoch {epoch + 1}/{epochs} {seen}/{n} "
+                    f"epoch {epoch + 1}/{epochs} batch {seen}/{n} "
                     f"loss {total_loss / seen:.4f} {rate:,.0f} samples/s"
                 )
         progress.done()
         elapsed = time.perf_counter() - t0
-        test_loss, test_accuracy = evaluate()
-        record = {
-            "epoch": epoch + 1,
-            "loss": total_loss / n,
-            "accuracy": total_correct / n,
-            "test_loss": test_loss,
-            "test_accuracy": test_accuracy,
-            "lr": lr,
-            "seconds": round(elapsed, 3),
-            "samples_per_s": round(n / max(elapsed, 1e-9), 1),
-        }
-        history.append(record)
-        append_line(metrics_path, record)
-        print(
-            f"epoch {epoch + 1:>3}/{epochs}  loss {record['loss']:.4f}  "
-            f"accuracy {record['accuracy']:.4f}  test_loss {test_loss:.4f}  "
-            f"test_accuracy {test_accuracy:.4f}  {record['samples_per_s']:,.0f} samples/s",
-            flush=True,
+        lr = training.lr
+        training.end_epoch()
+        test = evaluate()
+        record = runtime.epoch_record(
+            epoch, n, (total_loss, total_correct), test, lr, elapsed
         )
-        state = {f"model.{i}": v.numpy() for i, v in enumerate(model.variables)}
-        state.update({f"optimizer.{k}": v for k, v in optimizer.state().items()})
-        state["scale"] = scale.numpy()
-        state["good_steps"] = good_steps.numpy()
-        state["epoch"] = np.array(epoch + 1)
+        runtime.log_epoch(metrics_path, history, record, epochs)
+        state = {**training.state(), "epoch": np.array(epoch + 1)}
         state["history"] = np.array(json.dumps(history))
-        save_atomic(state, checkpoint_path)
+        runtime.save_atomic(save_npz, state, checkpoint_path)
         if args.stop_after and epoch + 1 >= args.stop_after:
-            print(f"stopping after epoch {epoch + 1} as asked", flush=True)
+            print(
+                f"stopped after epoch {epoch + 1}; continue with --resume", flush=True
+            )
             return
 
-    tmp = os.path.join(args.out, "weights.safetensors.tmp")
-    save_canonical(model, tmp)
-    os.replace(tmp, os.path.join(args.out, "weights.safetensors"))
+    weights = os.path.join(args.out, "weights.safetensors")
+    runtime.save_atomic(save_canonical, model, weights)
     test_loss, test_accuracy = evaluate()
-    seconds = time.perf_counter() - began
-    trained = sum(r["seconds"] for r in history)
     summary = {
         "model": "MLP",
         "backend": "keras",
@@ -346,18 +304,9 @@ def main() -> None:
         "epochs": len(history),
         "test_loss": test_loss,
         "test_accuracy": test_accuracy,
-        "seconds": round(seconds, 3),
-        "samples_per_s": round(n * len(history) / max(trained, 1e-9), 1),
+        "seconds": round(time.perf_counter() - began, 3),
     }
-    tmp = os.path.join(args.out, "summary.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2)
-    os.replace(tmp, os.path.join(args.out, "summary.json"))
-    print(
-        f"done: test_loss {test_loss:.4f}  test_accuracy {test_accuracy:.4f}  "
-        f"{seconds:.1f} s  {summary['samples_per_s']:,.0f} samples/s on {device}",
-        flush=True,
-    )
+    runtime.finish(args.out, summary, history, n)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@ model takes (and returns) images channels-first, exactly like the PyTorch code, 
 channels-last inside, as TensorFlow needs. Every layer argument is written out: the values
 are the spec's, never a Keras default.
 This file imports only Keras, NumPy and safetensors: edit it, keep it, ship it.
+
+Its interface (what specc's tools call, and a notebook can): `MODELS[name]()` builds the
+spec's model `name`; `canonical_state(model)`, `load_canonical(model, path)` and
+`save_canonical(model, path)` read and write the weights under their canonical names
+(PyTorch's names and layouts).
 """
 
 from __future__ import annotations
@@ -24,6 +29,24 @@ def uniform(fan_in: int) -> keras.initializers.Initializer:
     """PyTorch's default initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     bound = 1.0 / math.sqrt(fan_in)
     return keras.initializers.RandomUniform(minval=-bound, maxval=bound)
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class AttentionInit(keras.initializers.Initializer):
+    """PyTorch's MultiheadAttention initialisation: query, key and value kernels
+    Glorot-uniform over the stacked [3 * dim, dim] matrix; the output kernel
+    U(-1/sqrt(dim), 1/sqrt(dim))."""
+
+    def __init__(self, heads: int, dim: int) -> None:
+        self.heads, self.dim = heads, dim
+
+    def __call__(self, shape, dtype=None):
+        output = shape[0] == self.heads and shape[-1] == self.dim  # [heads, head, dim]
+        bound = 1 / math.sqrt(self.dim) if output else math.sqrt(6 / (4 * self.dim))
+        return keras.random.uniform(shape, -bound, bound, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return {"heads": self.heads, "dim": self.dim}
 
 
 def build_sequences() -> keras.Model:
@@ -54,7 +77,7 @@ def build_sequences() -> keras.Model:
         dropout=0.0,
         use_bias=True,
         output_shape=None,
-        kernel_initializer="glorot_uniform",
+        kernel_initializer=AttentionInit(2, 6),
         bias_initializer="zeros",
         name="multihead_attention_1",
     )(query=x, value=x, key=x)  # [6, 6]
@@ -229,7 +252,7 @@ def build_attend() -> keras.Model:
         dropout=0.0,
         use_bias=True,
         output_shape=None,
-        kernel_initializer="glorot_uniform",
+        kernel_initializer=AttentionInit(4, 8),
         bias_initializer="zeros",
         name="multihead_attention_1",
     )(query=q, value=kv, key=kv)  # [5, 8]
@@ -255,11 +278,12 @@ MODELS = {
 # Canonical weights: one safetensors layout for every backend, keyed by the spec's layer
 # names (dots as underscores) and PyTorch's parameter names and layouts.
 def _np(variable) -> np.ndarray:
-    return np.asarray(variable.numpy(), dtype=np.float32)
+    """A variable's value, in its own precision (float32; float64 under that floatx)."""
+    return np.asarray(variable.numpy())
 
 
 def _set(variable, value: np.ndarray) -> None:
-    value = np.asarray(value, dtype=np.float32)
+    value = np.asarray(value, dtype=variable.dtype)
     if tuple(variable.shape) != value.shape:
         raise ValueError(
             f"{variable.path}: expected {tuple(variable.shape)}, got {value.shape}"
@@ -383,7 +407,7 @@ def canonical_state(model: keras.Model) -> dict[str, np.ndarray]:
     state = {}
     for layer in model.layers:
         for key, value in _to_torch(layer).items():
-            state[f"{layer.name}.{key}"] = np.ascontiguousarray(value, dtype=np.float32)
+            state[f"{layer.name}.{key}"] = np.ascontiguousarray(value)
     return state
 
 

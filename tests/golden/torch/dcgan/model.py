@@ -2,6 +2,11 @@
 
 Shapes in comments leave out the batch axis; images are [channels, height, width].
 This file imports only PyTorch, NumPy and safetensors: edit it, keep it, ship it.
+
+Its interface (what specc's tools call, and a notebook can): `MODELS[name]()` builds the
+spec's model `name`; `canonical_state(model)`, `load_canonical(model, path)` and
+`save_canonical(model, path)` read and write the weights under their canonical names, and
+`canonical_grads(model)` the gradients of the last backward pass.
 """
 
 from __future__ import annotations
@@ -98,6 +103,12 @@ class Discriminator(nn.Module):
         return dense_1
 
 
+MODELS = {
+    "Generator": Generator,
+    "Discriminator": Discriminator,
+}
+
+
 # Canonical weights: one safetensors layout for every backend, keyed by the spec's layer
 # names (dots as underscores) and PyTorch's parameter names and layouts.
 RENAMES: dict[str, str] = {}
@@ -114,6 +125,15 @@ def canonical_state(model: nn.Module) -> dict[str, torch.Tensor]:
         _canonical_key(key): value.detach().cpu().contiguous()
         for key, value in model.state_dict().items()
         if not key.endswith("num_batches_tracked")
+    }
+
+
+def canonical_grads(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The gradients of the trainable weights, under their canonical names."""
+    return {
+        _canonical_key(key): p.grad.detach().cpu()
+        for key, p in model.named_parameters()
+        if p.grad is not None
     }
 
 

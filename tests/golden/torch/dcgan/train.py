@@ -102,6 +102,17 @@ def save_atomic(obj: object, path: str) -> None:
     os.replace(tmp, path)
 
 
+def optimizers(gen: torch.nn.Module, disc: torch.nn.Module) -> tuple:
+    """The spec's generator and discriminator optimizers."""
+    g_opt = torch.optim.Adam(
+        gen.parameters(), lr=0.0002, betas=(0.5, 0.999), eps=1e-08, weight_decay=0.0
+    )
+    d_opt = torch.optim.Adam(
+        disc.parameters(), lr=0.0002, betas=(0.5, 0.999), eps=1e-08, weight_decay=0.0
+    )
+    return g_opt, d_opt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="data.npz")
@@ -118,7 +129,9 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--sample", type=int, default=0, help="draw N samples and exit")
     parser.add_argument("--sample-out", default="samples.png")
-    parser.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stop-after", type=int, metavar="N", help="stop after epoch N (then --resume)"
+    )
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     device = pick_device(args.device)
@@ -137,12 +150,7 @@ def main() -> None:
     with np.load(args.data, allow_pickle=False) as data:
         x_train = torch.from_numpy(np.ascontiguousarray(data["x_train"]))
     n = len(x_train)
-    g_opt = torch.optim.Adam(
-        gen.parameters(), lr=0.0002, betas=(0.5, 0.999), eps=1e-08, weight_decay=0.0
-    )
-    d_opt = torch.optim.Adam(
-        disc.parameters(), lr=0.0002, betas=(0.5, 0.999), eps=1e-08, weight_decay=0.0
-    )
+    g_opt, d_opt = optimizers(gen, disc)
     fixed = latent(GRID, torch.Generator().manual_seed(args.seed)).to(device)
 
     start_epoch, history = 0, []

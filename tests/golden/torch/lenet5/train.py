@@ -5,28 +5,106 @@
 data.npz holds x_train, y_train, x_test and y_test (images channels-first). The run folder
 gets metrics.jsonl (one line per epoch), checkpoint.pt (each epoch; `--resume` continues from
 it), weights.safetensors (canonical names) and summary.json.
+
+`Training` is the spec's training as an object, for a notebook as for this script:
+
+    model = LeNet5()
+    training = Training(model)
+    loss, correct = training.step(x, y)  # one optimizer step on a batch
+    training.end_epoch()  # the schedule moves on
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
 import time
 
-import numpy as np
+import runtime
 import torch
 from model import LeNet5, load_canonical, save_canonical
-from torch import nn
+from torch import Tensor, nn
 
 EPOCHS = 20
 BATCH = 32
 SEED = 0
-PRECISION = "fp32"
-CHANNELS_LAST = False
-COMPILE = False
-CLIP_GRAD = None
+AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class Training:
+    """The spec's training of one model: its loss and penalties, optimizer, schedule,
+    clipping and mixed precision. Move the model to its device first."""
+
+    def __init__(
+        self, model: nn.Module, epochs: int = EPOCHS, precision: str = "fp32"
+    ) -> None:
+        self.model = model
+        self.forward = model
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.optimizer = torch.optim.Adam(
+            model.parameters(),
+            lr=0.002,
+            betas=(0.9, 0.999),
+            eps=1e-08,
+            weight_decay=0.0,
+        )
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.optimizer, T_max=epochs, eta_min=1e-05
+        )
+        device = next(model.parameters(), torch.empty(0)).device.type
+        self.autocast = AUTOCAST[precision]
+        self.scaler = torch.amp.GradScaler(device, enabled=precision == "fp16")
+
+    def loss(self, output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """The spec's loss (a batch mean) and the number of correct answers."""
+        loss = self.loss_fn(output, target)
+        correct = (output.argmax(dim=1) == target).sum()
+        return loss, correct
+
+    def objective(self, output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """What the optimizer minimises: the loss with the spec's penalties."""
+        loss, correct = self.loss(output, target)
+        return loss, correct
+
+    def step(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """One optimizer step on a batch, in training mode: (loss, correct answers)."""
+        self.model.train()
+        enabled = self.autocast is not None
+        with torch.autocast(x.device.type, self.autocast, enabled=enabled):
+            loss, correct = self.objective(self.forward(x), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return loss.detach(), correct
+
+    @torch.no_grad()
+    def evaluate(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """(loss without penalties, correct answers) on a batch, in inference mode."""
+        self.model.eval()
+        enabled = self.autocast is not None
+        with torch.autocast(x.device.type, self.autocast, enabled=enabled):
+            return self.loss(self.forward(x), y)
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def end_epoch(self) -> None:
+        self.scheduler.step()
+
+    def state_dict(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
 
 
 def pick_device(name: str) -> torch.device:
@@ -39,107 +117,9 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def save_atomic(obj: object, path: str) -> None:
-    tmp = f"{path}.tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def append_line(path: str, record: dict) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
-
-
-class Progress:
-    """A one-line progress bar on a terminal; silent elsewhere (the epoch lines remain)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.last = 0.0
-
-    def due(self) -> bool:
-        """True at most five times a second: reading the running loss syncs the device."""
-        now = time.perf_counter()
-        if not self.enabled or now - self.last < 0.2:
-            return False
-        self.last = now
-        return True
-
-    def show(self, text: str) -> None:
-        sys.stderr.write("\r" + text[:120].ljust(120))
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r" + " " * 120 + "\r")
-
-
-def load_arrays(path: str) -> tuple[torch.Tensor, ...]:
-    """The data set on the host; batches go to the device one at a time."""
-    with np.load(path, allow_pickle=False) as data:
-        arrays = [data[key] for key in ("x_train", "y_train", "x_test", "y_test")]
-    return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)
-
-
-def loss_and_metrics(logits: torch.Tensor, target: torch.Tensor, loss_fn: nn.Module):
-    loss = loss_fn(logits, target)
-    correct = (logits.argmax(dim=1) == target).sum()
-    return loss, correct
-
-
-def random_crop(images: np.ndarray, pad: int, rng: np.random.Generator) -> np.ndarray:
-    """Shift each image by up to `pad` pixels: zero-pad, then crop at a random offset."""
-    n, c, h, w = images.shape
-    padded = np.pad(images, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    rows = rng.integers(0, 2 * pad + 1, n)[:, None] + np.arange(h)
-    cols = rng.integers(0, 2 * pad + 1, n)[:, None] + np.arange(w)
-    index = (
-        np.arange(n)[:, None, None, None],
-        np.arange(c)[None, :, None, None],
-        rows[:, None, :, None],
-        cols[:, None, None, :],
-    )
-    return padded[index]
-
-
-def random_flip(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Mirror each image left-right with probability 1/2."""
-    flip = rng.random(len(images)) < 0.5
-    images = images.copy()
-    images[flip] = images[flip][..., ::-1]
-    return images
-
-
-def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The spec's augmentation, with NumPy on the host: every backend sees the same batches."""
-    images = random_crop(images, 2, rng)
-    return images
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default="data.npz")
-    parser.add_argument("--out", default="run")
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--batch", type=int, default=BATCH)
-    parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument(
-        "--device", default="auto", choices=["auto", "cpu", "cuda", "mps"]
-    )
-    parser.add_argument(
-        "--precision", default=PRECISION, choices=["fp32", "bf16", "fp16"]
-    )
-    parser.add_argument(
-        "--init", help="start from these canonical weights (safetensors)"
-    )
-    parser.add_argument(
-        "--resume", action="store_true", help="continue from checkpoint.pt"
-    )
-    parser.add_argument(
-        "--log-batches", action="store_true", help="losses to batches.jsonl"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)
+    description = __doc__.split("\n")[0]
+    parser = runtime.arguments(description, EPOCHS, BATCH, SEED, "fp32")
     args = parser.parse_args()
     epochs, batch = args.epochs, args.batch
 
@@ -150,53 +130,28 @@ def main() -> None:
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
     device = pick_device(args.device)
-    x_train, y_train, x_test, y_test = load_arrays(args.data)
+    arrays = runtime.load_arrays(args.data)
+    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in arrays)
     n = len(x_train)
 
     model = LeNet5()
     if args.init and not args.resume:
         load_canonical(model, args.init)
     model = model.to(device)
-    memory_format = torch.channels_last if CHANNELS_LAST else torch.contiguous_format
-    if CHANNELS_LAST:
-        model = model.to(memory_format=memory_format)
-    loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=0.002, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0
-    )
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=epochs, eta_min=1e-05
-    )
-    amp_dtypes = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-    amp_dtype = amp_dtypes[args.precision]
-    scaler = torch.amp.GradScaler(device.type, enabled=args.precision == "fp16")
-    step_model = torch.compile(model) if COMPILE else model
+    training = Training(model, epochs, args.precision)
 
     start_epoch, history = 0, []
     checkpoint_path = os.path.join(args.out, "checkpoint.pt")
     metrics_path = os.path.join(args.out, "metrics.jsonl")
     if args.resume:
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
+        training.load_state_dict(state)
         torch.set_rng_state(state["rng"])
         start_epoch, history = state["epoch"], state["history"]
-        with open(metrics_path, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(record) + "\n" for record in history)
         print(f"resuming at epoch {start_epoch + 1} from {checkpoint_path}", flush=True)
-    elif os.path.exists(metrics_path):
-        os.remove(metrics_path)
-    batches_path = os.path.join(args.out, "batches.jsonl")
+    runtime.start_log(metrics_path, history)
 
-    def batches(
-        x: torch.Tensor,
-        y: torch.Tensor,
-        order: np.ndarray | None,
-        rng: np.random.Generator | None = None,
-    ):
+    def batches(x: Tensor, y: Tensor, order=None, rng=None):
         for i in range(0, len(x), batch):
             if order is None:
                 index = slice(i, i + batch)
@@ -204,109 +159,64 @@ def main() -> None:
                 index = torch.from_numpy(order[i : i + batch])
             xb, yb = x[index], y[index]
             if rng is not None:
-                xb = torch.from_numpy(augment(xb.numpy(), rng))
+                xb = torch.from_numpy(runtime.augment(xb.numpy(), rng))
             # page-locked, so that the copies run asynchronously
             if device.type == "cuda":
                 xb, yb = xb.pin_memory(), yb.pin_memory()
-            xb = xb.to(device, non_blocking=True)
-            if CHANNELS_LAST and xb.dim() == 4:
-                xb = xb.contiguous(memory_format=memory_format)
-            yield xb, yb.to(device, non_blocking=True)
+            yield xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
 
     def evaluate() -> tuple[float, float]:
-        model.eval()
         total_loss = torch.zeros((), device=device)
         total_correct = torch.zeros((), device=device)
-        autocast = torch.autocast(device.type, amp_dtype, enabled=amp_dtype is not None)
-        with torch.no_grad(), autocast:
-            for xb, yb in batches(x_test, y_test, None):
-                loss, correct = loss_and_metrics(step_model(xb), yb, loss_fn)
-                total_loss += loss.float() * len(xb)
-                total_correct += correct
+        for xb, yb in batches(x_test, y_test):
+            loss, correct = training.evaluate(xb, yb)
+            total_loss += loss.float() * len(xb)
+            total_correct += correct
         count = max(len(x_test), 1)
         return total_loss.item() / count, total_correct.item() / count
 
-    progress = Progress(not args.quiet)
+    progress = runtime.Progress(not args.quiet)
     began = time.perf_counter()
     for epoch in range(start_epoch, epochs):
-        model.train()
-        # The data order depends only on the seed and the epoch: a resumed run, and the
-        # same spec on another backend, see the batches in the same order.
-        order = np.random.default_rng(args.seed + epoch).permutation(n)
-        augment_rng = np.random.default_rng([args.seed, epoch, 1])
+        order = runtime.epoch_order(args.seed, epoch, n)
+        augment_rng = runtime.augment_rng(args.seed, epoch)
         total_loss = torch.zeros((), device=device)
         total_correct = torch.zeros((), device=device)
         seen, t0 = 0, time.perf_counter()
         for xb, yb in batches(x_train, y_train, order, augment_rng):
-            with torch.autocast(device.type, amp_dtype, enabled=amp_dtype is not None):
-                logits = step_model(xb)
-                loss, correct = loss_and_metrics(logits, yb, loss_fn)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if CLIP_GRAD is not None:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), CLIP_GRAD)
-            scaler.step(optimizer)
-            scaler.update()
-            total_loss += loss.detach().float() * len(xb)
+            loss, correct = training.step(xb, yb)
+            total_loss += loss.float() * len(xb)
             total_correct += correct
-            # reads the loss every batch: for comparisons, not speed
-            if args.log_batches:
-                append_line(batches_path, {"epoch": epoch + 1, "loss": loss.item()})
             seen += len(xb)
+            if args.log_batches:  # reads the loss every batch: slower
+                record = {"epoch": epoch + 1, "loss": loss.item()}
+                runtime.append_line(os.path.join(args.out, "batches.jsonl"), record)
             if progress.due():
                 rate = seen / max(time.perf_counter() - t0, 1e-9)
                 progress.show(
                     f"epoch {epoch + 1}/{epochs} batch {seen}/{n} "
-                    f"loss {total_loss.item() / seen:.4f} "
-                    f"accuracy {total_correct.item() / seen:.4f} {rate:,.0f} samples/s"
+                    f"loss {total_loss.item() / seen:.4f} {rate:,.0f} samples/s"
                 )
         progress.done()
         elapsed = time.perf_counter() - t0
-        lr = optimizer.param_groups[0]["lr"]
-        if scheduler is not None:
-            scheduler.step()
-        test_loss, test_accuracy = evaluate()
-        record = {
-            "epoch": epoch + 1,
-            "loss": total_loss.item() / n,
-            "accuracy": total_correct.item() / n,
-            "test_loss": test_loss,
-            "test_accuracy": test_accuracy,
-            "lr": lr,
-            "seconds": round(elapsed, 3),
-            "samples_per_s": round(n / max(elapsed, 1e-9), 1),
-        }
-        history.append(record)
-        append_line(metrics_path, record)
-        print(
-            f"epoch {epoch + 1:>3}/{epochs}  loss {record['loss']:.4f}  "
-            f"accuracy {record['accuracy']:.4f}  test_loss {test_loss:.4f}  "
-            f"test_accuracy {test_accuracy:.4f}  {record['samples_per_s']:,.0f} samples/s",
-            flush=True,
-        )
-        save_atomic(
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "scaler": scaler.state_dict(),
-                "rng": torch.get_rng_state(),
-                "epoch": epoch + 1,
-                "history": history,
-            },
-            checkpoint_path,
-        )
+        lr = training.lr
+        training.end_epoch()
+        test = evaluate()
+        sums = (total_loss.item(), total_correct.item())
+        record = runtime.epoch_record(epoch, n, sums, test, lr, elapsed)
+        runtime.log_epoch(metrics_path, history, record, epochs)
+        state = {**training.state_dict(), "rng": torch.get_rng_state()}
+        state.update(epoch=epoch + 1, history=history)
+        runtime.save_atomic(torch.save, state, checkpoint_path)
         if args.stop_after and epoch + 1 >= args.stop_after:
-            print(f"stopping after epoch {epoch + 1} as asked", flush=True)
+            print(
+                f"stopped after epoch {epoch + 1}; continue with --resume", flush=True
+            )
             return
 
-    tmp = os.path.join(args.out, "weights.safetensors.tmp")
-    save_canonical(model, tmp)
-    os.replace(tmp, os.path.join(args.out, "weights.safetensors"))
+    weights = os.path.join(args.out, "weights.safetensors")
+    runtime.save_atomic(save_canonical, model, weights)
     test_loss, test_accuracy = evaluate()
-    seconds = time.perf_counter() - began
-    trained = sum(r["seconds"] for r in history)
     summary = {
         "model": "LeNet5",
         "backend": "torch",
@@ -314,18 +224,9 @@ def main() -> None:
         "epochs": len(history),
         "test_loss": test_loss,
         "test_accuracy": test_accuracy,
-        "seconds": round(seconds, 3),
-        "samples_per_s": round(n * len(history) / max(trained, 1e-9), 1),
+        "seconds": round(time.perf_counter() - began, 3),
     }
-    tmp = os.path.join(args.out, "summary.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2)
-    os.replace(tmp, os.path.join(args.out, "summary.json"))
-    print(
-        f"done: test_loss {test_loss:.4f}  test_accuracy {test_accuracy:.4f}  "
-        f"{seconds:.1f} s  {summary['samples_per_s']:,.0f} samples/s on {device}",
-        flush=True,
-    )
+    runtime.finish(args.out, summary, history, n)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,15 @@
+"""The training runtime every backend's train.py imports (templates/common/runtime.py.j2):
+data order, augmentation, progress, metrics log and run files, written once so that the
+backends cannot drift apart. It is the same file, byte for byte, on every backend."""
+
+from __future__ import annotations
+
+from specc.backends.codefmt import format_code
+from specc.backends.templating import render
+from specc.ir.net import Spec
+from specc.ir.train_config import Supervised
+
+
+def runtime_module(spec: Spec) -> str:
+    assert isinstance(spec.training, Supervised)
+    return format_code(render("common/runtime.py.j2", spec_path=spec.path, train=spec.training))
