@@ -280,6 +280,6 @@ def test_one_failing_spec_does_not_hide_the_others(tmp_path: Path) -> None:
     done = verify(str(bad), str(ROOT / "specs" / "mlp.net"))
     assert done.returncode == 1
     assert "no `train` or `gan` section" in done.stderr
-    assert "specs/mlp.net: 16 of 16 tensors agree" in done.stdout
+    assert "specs/mlp.net: 17 of 17 tensors agree" in done.stdout
     done = verify(str(bad), str(bad), "--json", str(tmp_path / "v.json"))
     assert done.returncode == 2 and "give one FILE" in done.stderr

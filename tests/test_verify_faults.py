@@ -41,6 +41,20 @@ LOGITS = (
     .replace("classes=4", "classes=2")
 )
 
+IMAGES = """
+model Img {
+  input image: [1, 8, 8]
+  conv2d(2, 3) -> relu -> flatten
+  dense(3)
+}
+train Img {
+  data = synthetic(n=16, classes=3)
+  loss = cross_entropy
+  optimizer = sgd(lr=0.1)
+  augment = [random_crop(1), random_flip]
+}
+"""
+
 #: name -> (spec, backend, file, text in the emitted file, what the fault writes instead)
 FAULTS = {
     "torch label smoothing": (
@@ -131,6 +145,20 @@ FAULTS = {
         "Dropout(rate=0.5",
         "Dropout(rate=0.25",
     ),
+    "keras random-crop offset off by one": (
+        IMAGES,
+        "keras",
+        "runtime.py",
+        "rows = rng.integers(0, 2 * pad + 1, n)",
+        "rows = rng.integers(0, 2 * pad, n)",
+    ),
+    "keras data order": (
+        IMAGES,
+        "keras",
+        "runtime.py",
+        "default_rng(seed + epoch)",
+        "default_rng(seed + epoch + 1)",
+    ),
 }
 
 
@@ -172,7 +200,7 @@ def test_unchanged_emitted_code_verifies(tmp_path: Path) -> None:
     """The same specs, their emitted code given unchanged: verify passes (the faults above
     are what fails)."""
     files, dirs = [], []
-    for i, text in enumerate((ADAM, SGD, LOGITS)):
+    for i, text in enumerate((ADAM, SGD, LOGITS, IMAGES)):
         case = tmp_path / f"clean{i}"
         case.mkdir()
         (case / "spec.net").write_text(text, encoding="utf-8")

@@ -10,7 +10,8 @@ short epochs of STEPS_PER_EPOCH steps, so the schedule changes the rate on the w
 judged by the updates (weights after minus before, relative to the update's size), so a wrong
 epsilon or momentum convention shows even on a small network. Each backend's own
 initialisers are checked by the statistics of a freshly built model against the distribution
-the layer kind documents (`canonical_params`). `--torch-dir`/`--keras-dir` verify given
+the layer kind documents (`canonical_params`); the data order and augmentation each side's
+runtime.py produces are compared exactly. `--torch-dir`/`--keras-dir` verify given
 emitted code (a user's edited copy) instead of compiling afresh.
 
 Tolerances (float32): 1e-5 relative to the tensor's scale for outputs and gradients, 1e-4 for
@@ -61,6 +62,7 @@ TOLERANCE = {
     "gan": 1e-5,
     "steps": 1e-4,
     "schedule": 1e-6,
+    "data": 0.0,
 }
 #: verify's short epochs: the schedule moves on every this many steps
 STEPS_PER_EPOCH = 2
@@ -205,6 +207,10 @@ def _job(spec: Spec, steps: int, seed: int) -> dict[str, Any]:
         "model": config.model,
         "steps": _steps(spec.model(config.model)),
         "n_steps": steps,
+        # a batch of 8 images for the augmentation check (when the spec augments)
+        "augment_shape": [8, *(spec.model(config.model).input_nodes[0].shape or ())]
+        if config.augment
+        else None,
         "steps_per_epoch": STEPS_PER_EPOCH,
         "epochs": max(1, -(-steps // STEPS_PER_EPOCH)),
     }
@@ -484,9 +490,10 @@ def report(
         "gan": "one discriminator and one generator step",
         "steps": f"updates over {args.steps} optimizer steps, {STEPS_PER_EPOCH} an epoch",
         "schedule": "the learning rate at each step",
+        "data": "the data order and augmentation of a run (runtime.py), exactly",
     }
     width = max([len(r.name) for r in rows] + [6])
-    for phase in ("forward", "train", "stats", "grad", "gan", "steps", "schedule"):
+    for phase in ("forward", "train", "stats", "grad", "gan", "steps", "schedule", "data"):
         chosen = [r for r in rows if r.phase == phase]
         if not chosen:
             continue

@@ -100,6 +100,21 @@ def run_steps(training: Any, x: Any, y: Any, job: dict[str, Any], masks: SharedM
     return np.asarray(rates, np.float64)
 
 
+def data_pipeline(job: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The run's data order and augmentation, as this side's runtime.py (imported by its
+    train.py) makes them: both backends must see the same batches."""
+    runtime = sys.modules.get("runtime")
+    if runtime is None:
+        return {}
+    seed = job["seed"]
+    out = {"data/order": np.asarray(runtime.epoch_order(seed, 1, 64), np.float64)}
+    if job.get("augment_shape") and hasattr(runtime, "augment"):
+        images = np.random.default_rng(seed).standard_normal(job["augment_shape"])
+        augmented = runtime.augment(images.astype(np.float32), runtime.augment_rng(seed, 1))
+        out["data/augmented"] = np.asarray(augmented, np.float64)
+    return out
+
+
 # ----- PyTorch --------------------------------------------------------------------------------
 def _torch_intermediates(model: Any, inputs: list[Any], steps: list[dict[str, Any]]) -> dict:
     """Values of the forward pass's variables as each node is computed, read from the frame
@@ -173,6 +188,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     train = load_module(work / "torch" / "train.py", "verify_torch_train")
     masks = SharedMasks(job["seed"])
     masks.install_torch(torch, getattr(models, "RENAMES", {}))
+    out.update(data_pipeline(job))
     # the emitted initialisers, for their statistics (verify checks them against the docs)
     torch.manual_seed(job["seed"])
     for key, value in models.canonical_state(models.MODELS[name]()).items():
@@ -312,6 +328,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     train = load_module(work / "keras" / "train.py", "verify_keras_train")
     masks = SharedMasks(job["seed"])
     masks.install_keras(keras)
+    out.update(data_pipeline(job))
     keras.utils.set_random_seed(job["seed"])
     for key, value in models.canonical_state(models.MODELS[name]()).items():
         out[f"init/{key}"] = value
