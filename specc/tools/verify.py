@@ -44,7 +44,6 @@ import numpy as np
 from specc.backends import BackendError
 from specc.backends.base import plan_variables
 from specc.backends.keras.keras_backend import KerasBackend
-from specc.backends.naming import class_name
 from specc.backends.torch.torch_backend import TorchBackend
 from specc.compiler import Result
 from specc.diagnostics import render_all
@@ -188,22 +187,17 @@ def _inputs(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:
 
 def _job(spec: Spec, steps: int, seed: int) -> dict[str, Any]:
     config = spec.training
-    classes = {m.name: class_name(m.name) for m in spec.models}
     if isinstance(config, Gan):
         return {
             "kind": "gan",
             "seed": seed,
-            "classes": classes,
             "generator": config.generator,
             "discriminator": config.discriminator,
-            "g_optimizer": config.g_optimizer.model_dump(),
-            "d_optimizer": config.d_optimizer.model_dump(),
         }
     assert isinstance(config, Supervised)
     return {
         "kind": "supervised",
         "seed": seed,
-        "classes": classes,
         "model": config.model,
         "steps": _steps(spec.model(config.model)),
         "n_steps": steps,

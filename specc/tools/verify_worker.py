@@ -45,7 +45,7 @@ class SharedMasks:
         keep = np.random.default_rng([self.seed, key]).random(shape) >= rate
         return keep / (1.0 - rate)
 
-    def install_torch(self, torch: Any, renames: dict[str, str]) -> None:
+    def install_torch(self, torch: Any) -> None:
         masks = self
 
         def forward(module: Any, x: Any) -> Any:
@@ -55,14 +55,13 @@ class SharedMasks:
             return x * torch.from_numpy(masks.scale(name, tuple(x.shape), module.p)).to(x.dtype)
 
         torch.nn.Dropout.forward = forward
-        original = torch.nn.Module.__setattr__
 
-        def setattr_(module: Any, attr: str, value: Any) -> None:
-            if isinstance(value, torch.nn.Dropout):
-                object.__setattr__(value, "specc_layer", renames.get(attr, attr))
-            original(module, attr, value)
-
-        torch.nn.Module.__setattr__ = setattr_
+    @staticmethod
+    def name_torch_layers(torch: Any, net: Any, renames: dict[str, str]) -> None:
+        """Tell each dropout module its canonical layer name (Keras layers know theirs)."""
+        for attr, module in net.named_children():
+            if isinstance(module, torch.nn.Dropout):
+                module.specc_layer = renames.get(attr, attr)
 
     def install_keras(self, keras: Any) -> None:
         import tensorflow as tf
@@ -100,12 +99,12 @@ def run_steps(training: Any, x: Any, y: Any, job: dict[str, Any], masks: SharedM
     return np.asarray(rates, np.float64)
 
 
-def data_pipeline(job: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The run's data order and augmentation, as this side's runtime.py (imported by its
-    train.py) makes them: both backends must see the same batches."""
-    runtime = sys.modules.get("runtime")
-    if runtime is None:
+def data_pipeline(folder: Path, job: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The run's data order and augmentation, as this side's runtime.py makes them: both
+    backends must see the same batches."""
+    if not (folder / "runtime.py").exists():
         return {}
+    runtime = load_module(folder / "runtime.py", "runtime")
     seed = job["seed"]
     out = {"data/order": np.asarray(runtime.epoch_order(seed, 1, 64), np.float64)}
     if job.get("augment_shape") and hasattr(runtime, "augment"):
@@ -177,6 +176,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
         if not path.exists():
             _write_init(net, models, path, job["seed"])
         models.load_canonical(net, str(path))
+        SharedMasks.name_torch_layers(torch, net, getattr(models, "RENAMES", {}))
         return net.to(dtype)
 
     data = {k: v.astype(dtype_name) if v.dtype.kind == "f" else v for k, v in data.items()}
@@ -187,8 +187,8 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     y = torch.from_numpy(data["y"])
     train = load_module(work / "torch" / "train.py", "verify_torch_train")
     masks = SharedMasks(job["seed"])
-    masks.install_torch(torch, getattr(models, "RENAMES", {}))
-    out.update(data_pipeline(job))
+    masks.install_torch(torch)
+    out.update(data_pipeline(work / "torch", job))
     # the emitted initialisers, for their statistics (verify checks them against the docs)
     torch.manual_seed(job["seed"])
     for key, value in models.canonical_state(models.MODELS[name]()).items():
@@ -328,7 +328,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     train = load_module(work / "keras" / "train.py", "verify_keras_train")
     masks = SharedMasks(job["seed"])
     masks.install_keras(keras)
-    out.update(data_pipeline(job))
+    out.update(data_pipeline(work / "keras", job))
     keras.utils.set_random_seed(job["seed"])
     for key, value in models.canonical_state(models.MODELS[name]()).items():
         out[f"init/{key}"] = value
