@@ -18,10 +18,12 @@ TRAINING = {
     "Heads": "loss = cross_entropy\n  optimizer = sgd(lr=0.05)",
     "Sequences": "loss = huber\n  optimizer = adamw(lr=1e-3)",
     "Text": "loss = cross_entropy\n  optimizer = adagrad(lr=0.05)",
+    "Tagger": "loss = cross_entropy\n  optimizer = adam(lr=1e-2)",
+    "Encoder": "loss = cross_entropy\n  optimizer = adam(lr=1e-3)",
     "Volumes": "loss = cross_entropy\n  optimizer = sgd(lr=0.05, momentum=0.9)",
 }
 #: model -> the `classes` of its synthetic data
-CLASSES = {"Text": 3, "Volumes": 5}
+CLASSES = {"Text": 3, "Volumes": 5, "Tagger": 5, "Encoder": 3}
 
 
 def specs() -> list[Path]:

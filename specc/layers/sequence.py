@@ -19,6 +19,14 @@ from specc.layers.base import (
     register,
 )
 
+#: std of a learned position table's initial values (BERT's and GPT-2's choice)
+POSITION_STD = 0.02
+
+
+def _expect_sequence(op: str, shape: Shape, help: str = "") -> None:
+    """A sequence [T, F]: time steps first, features last."""
+    expect_rank(op, shape, (2,), "a sequence [T, F] (time steps, features)", help)
+
 
 class _Recurrent(Op):
     units: Positive
@@ -30,7 +38,7 @@ class _Recurrent(Op):
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         (shape,) = inputs
-        expect_rank(self.op, shape, (2,), "a sequence [T, F]", "use `embedding` or `reshape`")
+        _expect_sequence(self.op, shape, "use `embedding` or `reshape`")
         return (shape[0], self.units) if self.return_sequences else (self.units,)
 
     def parameters(self, inputs: list[Shape]) -> tuple[int, int]:
@@ -87,16 +95,24 @@ RecurrentLayer = Annotated[Rnn | Lstm | Gru, Field(discriminator="op")]
 
 @register
 class Bidirectional(Op):
-    """Runs a recurrent layer forwards and backwards; outputs are concatenated."""
+    """Runs a recurrent layer forwards and backwards; `merge` combines the two directions'
+    outputs (features concatenated [forward, backward], or their sum, product or mean)."""
 
     op: Literal["bidirectional"] = "bidirectional"
     layer: RecurrentLayer
+    #: how the two directions combine: concatenated features, or elementwise sum, product
+    #: or mean (Keras's `merge_mode`)
+    merge: Literal["concat", "sum", "mul", "ave"] = "concat"
     family = "sequence"
-    shape_rule = "as the wrapped layer, with the last axis doubled"
+    keyword_only = ("merge",)
+    shape_rule = (
+        "as the wrapped layer, with the last axis doubled (`merge=concat`) or kept "
+        "(`sum`, `mul`, `ave`)"
+    )
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         out = self.layer.output_shape(inputs)
-        return (*out[:-1], out[-1] * 2)
+        return (*out[:-1], out[-1] * 2) if self.merge == "concat" else out
 
     def parameters(self, inputs: list[Shape]) -> tuple[int, int]:
         t, n = self.layer.parameters(inputs)
@@ -111,21 +127,24 @@ class Bidirectional(Op):
 
 @register
 class MultiheadAttention(Op):
-    """Self-attention on one input, or cross-attention `(query, key_value)` on two."""
+    """Self-attention on one input, or cross-attention `(query, key_value)` on two.
+    `causal=true`: query step t attends to key steps 0..t only."""
 
     op: Literal["multihead_attention"] = "multihead_attention"
     heads: Positive
     dim: Positive
     dropout: Rate = 0.0
+    causal: bool = False
     family = "sequence"
     arity = "one_or_two"
+    keyword_only = ("causal",)
     shape_rule = (
         "[T, dim] (→ [T, dim]); with two names, query [T, dim] and key/value [S, dim] → [T, dim]"
     )
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         for shape in inputs:
-            expect_rank(self.op, shape, (2,), "sequences [T, F]")
+            _expect_sequence(self.op, shape)
         if self.dim % self.heads:
             raise ShapeError(
                 f"`multihead_attention` dim {self.dim} is not divisible by heads {self.heads}",
@@ -134,8 +153,8 @@ class MultiheadAttention(Op):
         for shape in inputs:
             if shape[1] != self.dim:
                 raise ShapeError(
-                    f"`multihead_attention` with dim={self.dim} needs inputs [T, {self.dim}], "
-                    f"got {fmt(shape)}",
+                    f"`multihead_attention` with dim={self.dim} needs {self.dim} features per "
+                    f"time step, [T, {self.dim}]; got {fmt(shape)} (F = {shape[1]})",
                     f"add `dense({self.dim})` before it, or set dim={shape[1]}",
                 )
         return inputs[0]
@@ -154,3 +173,72 @@ class MultiheadAttention(Op):
             Param("out_proj.weight", (d, d), "uniform", 1.0 / math.sqrt(d)),
             Param("out_proj.bias", (d,), "zeros"),
         ]
+
+
+# ----- positions and pooling over time --------------------------------------------------------
+@register
+class PositionEmbedding(Op):
+    """Adds a learned vector to each time step: x[t] + table[t], the table [T, F] drawn from
+    N(0, 0.02²)."""
+
+    op: Literal["position_embedding"] = "position_embedding"
+    family = "sequence"
+    shape_rule = "[T, F], unchanged (adds a learned [T, F] table)"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        (shape,) = inputs
+        _expect_sequence(self.op, shape, "use `embedding` or `dense` first")
+        return shape
+
+    def parameters(self, inputs: list[Shape]) -> tuple[int, int]:
+        return math.prod(inputs[0]), 0
+
+    def canonical_params(self, inputs: list[Shape]) -> list[Param]:
+        return [Param("weight", tuple(inputs[0]), "normal", POSITION_STD)]
+
+
+@register
+class SinusoidalPosition(Op):
+    """Adds the fixed sinusoidal encoding of Vaswani et al. (2017): for step t and feature
+    pair i, sin(t / 10000^(2i/F)) at feature 2i and cos(...) at 2i + 1. No parameters."""
+
+    op: Literal["sinusoidal_position"] = "sinusoidal_position"
+    family = "sequence"
+    shape_rule = "[T, F] with F even, unchanged (adds a fixed sin/cos table)"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        (shape,) = inputs
+        _expect_sequence(self.op, shape, "use `embedding` or `dense` first")
+        if shape[1] % 2:
+            raise ShapeError(
+                f"`sinusoidal_position` pairs sine and cosine features, so it needs an even "
+                f"feature count; got {fmt(shape)} (F = {shape[1]})",
+                f"project to an even size first, e.g. `dense({shape[1] + 1})`",
+            )
+        return shape
+
+
+class _GlobalPool1d(Op):
+    family = "pooling"
+    shape_rule = "[T, F] → [F] (over the time axis)"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        (shape,) = inputs
+        _expect_sequence(
+            self.op, shape, "for images [C, H, W] use `global_avgpool2d` / `global_maxpool2d`"
+        )
+        return (shape[1],)
+
+
+@register
+class GlobalAvgPool1d(_GlobalPool1d):
+    """The mean over time steps."""
+
+    op: Literal["global_avgpool1d"] = "global_avgpool1d"
+
+
+@register
+class GlobalMaxPool1d(_GlobalPool1d):
+    """The maximum over time steps, per feature."""
+
+    op: Literal["global_maxpool1d"] = "global_maxpool1d"

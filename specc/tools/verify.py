@@ -174,7 +174,8 @@ def _inputs(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:
         x = rng.standard_normal(shape).astype(np.float32)
     out = net.output_shape
     if config.loss in ("cross_entropy", "nll"):
-        y = rng.integers(0, out[0], batch).astype(np.int64)
+        # one class per sample [C], or per time step [T, C]
+        y = rng.integers(0, out[-1], (batch, *out[:-1])).astype(np.int64)
     elif config.loss in ("bce", "bce_with_logits"):
         y = rng.integers(0, 2, batch).astype(np.int64)
     elif config.loss == "kl_div":

@@ -84,6 +84,7 @@ class WeightMapping:
     dense: bool
     embedding: bool
     layernorm: bool
+    position: bool
     batchnorm: bool
     rnn: bool
     attention: bool
@@ -96,6 +97,7 @@ class WeightMapping:
             dense="Dense" in used,
             embedding="Embedding" in used,
             layernorm="LayerNormalization" in used,
+            position="PositionEmbedding" in used,
             batchnorm="BatchNorm" in used,
             rnn="RNN" in used,
             attention="MultiHeadAttention" in used,

@@ -23,6 +23,8 @@ def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
         "schedule": config.schedule,
         "classification": config.loss in ("cross_entropy", "nll"),
         "binary": config.loss in ("bce", "bce_with_logits"),
+        # class scores per time step [T, C], one label per step
+        "per_step": config.loss in ("cross_entropy", "nll") and len(net.output_shape) == 2,
         "int_input": net.input_nodes[0].op.dtype == "int",
         "global_l1": config.l1,
         "global_l2": config.l2,

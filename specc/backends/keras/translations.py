@@ -69,7 +69,13 @@ def call_line(out: str, ctor: str, arg: str, indent: str = "    ") -> str:
         for part in _split_top_level(inner):
             wrapped = wrap_line(f"{inner_indent}{part}")
             lines.extend([*wrapped[:-1], wrapped[-1] + ","])
-    lines.append(f"{indent})({arg})")
+    last = f"{indent})({arg})"
+    if len(last) <= LIMIT:
+        lines.append(last)
+    else:  # the call's arguments one per line, as ruff lays them out
+        lines.append(f"{indent})(")
+        lines.extend(f"{inner_indent}{part}," for part in _split_top_level(arg))
+        lines.append(f"{indent})")
     return "\n".join(lines)
 
 
@@ -492,7 +498,8 @@ def _recurrent(s: Site) -> list[str]:
     if not bidirectional:
         return s.chain(f"{_RNN[cell.op]}({', '.join(args)}, name={s.name})")
     inner = f"{_RNN[cell.op]}({', '.join(args)})"
-    return s.chain(f'layers.Bidirectional({inner}, merge_mode="concat", name={s.name})')
+    merge = lit(op.merge)
+    return s.chain(f"layers.Bidirectional({inner}, merge_mode={merge}, name={s.name})")
 
 
 @translates("multihead_attention")
@@ -509,4 +516,29 @@ def _attention(s: Site) -> list[str]:
     )
     q = s.xs[0]
     kv = s.xs[1] if len(s.xs) > 1 else s.xs[0]
-    return [call_line(s.out, ctor, f"query={q}, value={kv}, key={kv}")]
+    call = f"query={q}, value={kv}, key={kv}"
+    if op.causal:
+        call += ", use_causal_mask=True"  # step t attends to key steps 0..t
+    return [call_line(s.out, ctor, call)]
+
+
+# ----- positions and pooling over time -----------------------------------------------------------
+@translates("position_embedding")
+def _position_embedding(s: Site) -> list[str]:
+    s.helpers.add("PositionEmbedding")
+    s.weights.add("PositionEmbedding")
+    steps, features = s.shape
+    return s.chain(f"PositionEmbedding({steps}, {features}, name={s.name})")
+
+
+@translates("sinusoidal_position")
+def _sinusoidal_position(s: Site) -> list[str]:
+    s.helpers.add("SinusoidalPosition")
+    steps, features = s.shape
+    return s.chain(f"SinusoidalPosition({steps}, {features}, name={s.name})")
+
+
+@translates("global_avgpool1d", "global_maxpool1d")
+def _global_pool1d(s: Site) -> list[str]:
+    cls = "GlobalAveragePooling1D" if s.op.op == "global_avgpool1d" else "GlobalMaxPooling1D"
+    return s.chain(f'layers.{cls}(data_format="channels_last", keepdims=False, name={s.name})')

@@ -4,6 +4,7 @@ templates in templates/torch/ print. Spec values reach code only through `py_lit
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,15 @@ class TorchBackend(Backend):
 
     # ----- entry point ------------------------------------------------------------------
     def emit(self, spec: Spec, source_text: str) -> dict[str, str]:
+        self.used_helpers: set[str] = set()
         models = [self.model(net) for net in spec.models]
-        context = {"spec_path": spec.path, "models": models}
+        lines = [line for m in models for step in m.steps for line in step.lines]
+        context = {
+            "spec_path": spec.path,
+            "models": models,
+            "helpers": self.used_helpers,
+            "uses_functional": any(re.search(r"\bF\.", line) for line in lines),
+        }
         files = {"model.py": format_code(render("torch/model.py.j2", **context))}
         if isinstance(spec.training, Supervised):
             files["train.py"] = format_code(
@@ -116,7 +124,16 @@ class TorchBackend(Backend):
         translation = TRANSLATIONS.get(node.op.op)
         if translation is None:
             raise self.unsupported(node, f"`{node.op.op}`")
-        return translation(Site(node, ins, attr=attr, xs=xs, out=out, unsupported=self.unsupported))
+        site = Site(
+            node,
+            ins,
+            attr=attr,
+            xs=xs,
+            out=out,
+            helpers=self.used_helpers,
+            unsupported=self.unsupported,
+        )
+        return translation(site)
 
     def model_list(self, spec: Spec) -> list[Model]:
         return [self.model(net) for net in spec.models]

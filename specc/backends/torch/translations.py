@@ -14,6 +14,7 @@ from specc.backends.base import BackendError, NodeSite, TranslationTable
 from specc.backends.templating import py_literal as lit
 from specc.layers.base import resolve_axis
 from specc.layers.layout import layout_of
+from specc.layers.sequence import POSITION_STD
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Site(NodeSite):
     attr: str
     xs: list[str]
     out: str
+    helpers: set[str]  # the emitted module's helper definitions this model needs
     unsupported: Callable[..., BackendError]
 
     @property
@@ -281,17 +283,38 @@ def _recurrent(s: Site) -> Translation:
             setup.append(f"nn.init.zeros_(self.{s.attr}.bias_hh_{suffix})")
             setup.append(f"self.{s.attr}.bias_hh_{suffix}.requires_grad_(False)")
     layer = Layer(s.attr, code, setup)
+    merge = op.merge if bidirectional else "concat"
     if cell.return_sequences:
-        return layer, [f"{s.out}, _ = self.{s.attr}({s.x})"]
+        if merge == "concat":
+            return layer, [f"{s.out}, _ = self.{s.attr}({s.x})"]
+        # the two directions' features side by side: [forward | backward]
+        return layer, [
+            f"{s.out}, _ = self.{s.attr}({s.x})",
+            _merge_directions(
+                s.out, f"{s.out}[..., :{cell.units}]", f"{s.out}[..., {cell.units}:]", merge
+            ),
+        ]
     state = "(h, _)" if cell.op == "lstm" else "h"
     if bidirectional:
         # the final state of each direction: forward after the last step, backward after
         # the first
         return layer, [
             f"_, {state} = self.{s.attr}({s.x})",
-            f"{s.out} = torch.cat([h[0], h[1]], dim=1)",
+            _merge_directions(s.out, "h[0]", "h[1]", merge),
         ]
     return layer, [f"_, {state} = self.{s.attr}({s.x})", f"{s.out} = h[0]"]
+
+
+_MERGES = {
+    "concat": "torch.cat([{a}, {b}], dim=-1)",
+    "sum": "{a} + {b}",
+    "mul": "{a} * {b}",
+    "ave": "({a} + {b}) / 2",
+}
+
+
+def _merge_directions(out: str, forward: str, backward: str, merge: str) -> str:
+    return f"{out} = " + _MERGES[merge].format(a=forward, b=backward)
 
 
 @translates("multihead_attention")
@@ -302,4 +325,41 @@ def _attention(s: Site) -> Translation:
     )
     q = s.xs[0]
     kv = s.xs[1] if len(s.xs) > 1 else s.xs[0]
-    return Layer(s.attr, code), [f"{s.out}, _ = self.{s.attr}({q}, {kv}, {kv}, need_weights=False)"]
+    call = f"self.{s.attr}({q}, {kv}, {kv}, need_weights=False"
+    if not op.causal:
+        return Layer(s.attr, code), [f"{s.out}, _ = {call})"]
+    steps, keys = s.ins[0][0], s.ins[-1][0]
+    # kept on the attention module itself, so it follows the model's device
+    setup = [
+        f"self.{s.attr}.register_buffer(",
+        '    "causal_mask",  # True where blocked: key steps after the query\'s own',
+        f"    torch.ones({steps}, {keys}, dtype=torch.bool).triu(1),",
+        "    persistent=False,",
+        ")",
+    ]
+    return Layer(s.attr, code, setup), [
+        f"{s.out}, _ = {call}, attn_mask=self.{s.attr}.causal_mask)"
+    ]
+
+
+# ----- positions and pooling over time -----------------------------------------------------------
+@translates("position_embedding")
+def _position_embedding(s: Site) -> Translation:
+    steps, features = s.shape
+    # one learned row per step, drawn as the language says (nn.Embedding's default is N(0, 1))
+    setup = [f"nn.init.normal_(self.{s.attr}.weight, std={lit(POSITION_STD)})"]
+    layer = Layer(s.attr, f"nn.Embedding({steps}, {features})", setup)
+    return layer, s.assign(f"{s.x} + self.{s.attr}.weight")
+
+
+@translates("sinusoidal_position")
+def _sinusoidal_position(s: Site) -> Translation:
+    s.helpers.add("SinusoidalPosition")
+    steps, features = s.shape
+    return s.module(f"SinusoidalPosition({steps}, {features})")
+
+
+@translates("global_avgpool1d", "global_maxpool1d")
+def _global_pool1d(s: Site) -> Translation:
+    fn = "torch.mean" if s.op.op == "global_avgpool1d" else "torch.amax"
+    return None, s.assign(f"{fn}({s.x}, dim=1)")

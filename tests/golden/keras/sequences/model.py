@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
-from keras import layers
+from keras import layers, ops
 
 
 def uniform(fan_in: int) -> keras.initializers.Initializer:
@@ -47,6 +47,50 @@ class AttentionInit(keras.initializers.Initializer):
 
     def get_config(self) -> dict:
         return {"heads": self.heads, "dim": self.dim}
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class PositionEmbedding(layers.Layer):
+    """Adds a learned vector to each time step of sequences [T, F] (x[t] + table[t])."""
+
+    def __init__(self, steps: int, features: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.steps, self.features = steps, features
+
+    def build(self, input_shape: tuple) -> None:
+        self.embeddings = self.add_weight(
+            shape=(self.steps, self.features),
+            initializer=keras.initializers.RandomNormal(mean=0.0, stddev=0.02),
+            name="embeddings",
+        )
+
+    def call(self, x):
+        return x + self.embeddings
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "steps": self.steps, "features": self.features}
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class SinusoidalPosition(layers.Layer):
+    """Adds the fixed position encoding of Vaswani et al. (2017) to sequences [T, F]:
+    sin(t / 10000^(2i/F)) at feature 2i of step t, cos(...) at feature 2i + 1."""
+
+    def __init__(self, steps: int, features: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.steps, self.features = steps, features
+        t = np.arange(steps, dtype=np.float64)[:, None]
+        rate = 10000.0 ** (-np.arange(0, features, 2, dtype=np.float64) / features)
+        table = np.zeros((steps, features), dtype=np.float64)
+        table[:, 0::2] = np.sin(t * rate)
+        table[:, 1::2] = np.cos(t * rate)
+        self.table = table.astype(np.float32)  # computed, not learned: no weights
+
+    def call(self, x):
+        return x + ops.convert_to_tensor(self.table, dtype=x.dtype)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "steps": self.steps, "features": self.features}
 
 
 def build_sequences() -> keras.Model:
@@ -238,14 +282,191 @@ def build_text() -> keras.Model:
     return keras.Model(inputs=tokens, outputs=dense_1, name="Text")
 
 
+def build_tagger() -> keras.Model:
+    """`Tagger`: [7] -> [7, 5].
+
+    433 trainable and 0 non-trainable parameters.
+    """
+    tokens = keras.Input(shape=(7,), dtype="int32", name="tokens")  # [7]
+    x = layers.Embedding(
+        20,
+        6,
+        embeddings_initializer=keras.initializers.RandomNormal(mean=0.0, stddev=1.0),
+        mask_zero=False,
+        name="embedding_1",
+    )(tokens)  # [7, 6]
+    x = SinusoidalPosition(7, 6, name="sinusoidal_position_1")(x)  # [7, 6]
+    x = layers.Bidirectional(
+        layers.GRU(
+            4,
+            activation="tanh",
+            recurrent_activation="sigmoid",
+            use_bias=True,
+            kernel_initializer=uniform(4),
+            recurrent_initializer=uniform(4),
+            bias_initializer=uniform(4),
+            reset_after=True,
+            dropout=0.0,
+            recurrent_dropout=0.0,
+            return_sequences=True,
+            return_state=False,
+            go_backwards=False,
+            unroll=False,
+        ),
+        merge_mode="ave",
+        name="bidirectional_1",
+    )(x)  # [7, 4]
+    dense_1 = layers.Dense(
+        5,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(4),
+        bias_initializer=uniform(4),
+        kernel_regularizer=None,
+        name="dense_1",
+    )(x)  # [7, 5]
+    return keras.Model(inputs=tokens, outputs=dense_1, name="Tagger")
+
+
+def build_encoder() -> keras.Model:
+    """`Encoder`: [6, 4] -> [3].
+
+    1,245 trainable and 0 non-trainable parameters.
+    """
+    x_ = keras.Input(shape=(6, 4), dtype="float32", name="x")  # [6, 4]
+    x = layers.Dense(
+        8,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(4),
+        bias_initializer=uniform(4),
+        kernel_regularizer=None,
+        name="dense_1",
+    )(x_)  # [6, 8]
+    # [6, 8]
+    position_embedding_1 = PositionEmbedding(6, 8, name="position_embedding_1")(x)
+    x = layers.MultiHeadAttention(
+        num_heads=2,
+        key_dim=4,
+        value_dim=4,
+        dropout=0.0,
+        use_bias=True,
+        output_shape=None,
+        kernel_initializer=AttentionInit(2, 8),
+        bias_initializer="zeros",
+        name="multihead_attention_1",
+    )(
+        query=position_embedding_1,
+        value=position_embedding_1,
+        key=position_embedding_1,
+        use_causal_mask=True,
+    )  # [6, 8]
+    x = layers.Add(name="add_1")([x, position_embedding_1])  # [6, 8]
+    layernorm_1 = layers.LayerNormalization(
+        axis=-1,
+        epsilon=1e-05,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        name="layernorm_1",
+    )(x)  # [6, 8]
+    x = layers.Conv1D(
+        8,
+        kernel_size=2,
+        strides=2,
+        padding="valid",
+        data_format="channels_last",
+        dilation_rate=1,
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(16),
+        bias_initializer=uniform(16),
+        kernel_regularizer=None,
+        name="conv1d_1",
+    )(layernorm_1)  # [3, 8]
+    multihead_attention_2 = layers.MultiHeadAttention(
+        num_heads=2,
+        key_dim=4,
+        value_dim=4,
+        dropout=0.0,
+        use_bias=True,
+        output_shape=None,
+        kernel_initializer=AttentionInit(2, 8),
+        bias_initializer="zeros",
+        name="multihead_attention_2",
+    )(query=layernorm_1, value=x, key=x)  # [6, 8]
+    global_maxpool1d_1 = layers.GlobalMaxPooling1D(
+        data_format="channels_last", keepdims=False, name="global_maxpool1d_1"
+    )(multihead_attention_2)  # [8]
+    global_avgpool1d_1 = layers.GlobalAveragePooling1D(
+        data_format="channels_last", keepdims=False, name="global_avgpool1d_1"
+    )(multihead_attention_2)  # [8]
+    bidirectional_1 = layers.Bidirectional(
+        layers.LSTM(
+            3,
+            activation="tanh",
+            recurrent_activation="sigmoid",
+            use_bias=True,
+            kernel_initializer=uniform(3),
+            recurrent_initializer=uniform(3),
+            bias_initializer=uniform(3),
+            unit_forget_bias=False,
+            dropout=0.0,
+            recurrent_dropout=0.0,
+            return_sequences=False,
+            return_state=False,
+            go_backwards=False,
+            unroll=False,
+        ),
+        merge_mode="mul",
+        name="bidirectional_1",
+    )(multihead_attention_2)  # [3]
+    x = layers.Bidirectional(
+        layers.SimpleRNN(
+            3,
+            activation="tanh",
+            use_bias=True,
+            kernel_initializer=uniform(3),
+            recurrent_initializer=uniform(3),
+            bias_initializer=uniform(3),
+            dropout=0.0,
+            recurrent_dropout=0.0,
+            return_sequences=True,
+            return_state=False,
+            go_backwards=False,
+            unroll=False,
+        ),
+        merge_mode="sum",
+        name="bidirectional_2",
+    )(multihead_attention_2)  # [6, 3]
+    x = layers.GlobalAveragePooling1D(
+        data_format="channels_last", keepdims=False, name="global_avgpool1d_2"
+    )(x)  # [3]
+    x = layers.Concatenate(axis=1, name="concat_1")(
+        [global_maxpool1d_1, global_avgpool1d_1, bidirectional_1, x]
+    )  # [22]
+    dense_2 = layers.Dense(
+        3,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(22),
+        bias_initializer=uniform(22),
+        kernel_regularizer=None,
+        name="dense_2",
+    )(x)  # [3]
+    return keras.Model(inputs=x_, outputs=dense_2, name="Encoder")
+
+
 def build_attend() -> keras.Model:
     """`Attend`: [5, 8] and [3, 8] -> [5, 2].
 
-    306 trainable and 0 non-trainable parameters.
+    594 trainable and 0 non-trainable parameters.
     """
     q = keras.Input(shape=(5, 8), dtype="float32", name="q")  # [5, 8]
     kv = keras.Input(shape=(3, 8), dtype="float32", name="kv")  # [3, 8]
-    x = layers.MultiHeadAttention(
+    multihead_attention_1 = layers.MultiHeadAttention(
         num_heads=4,
         key_dim=2,
         value_dim=2,
@@ -256,6 +477,18 @@ def build_attend() -> keras.Model:
         bias_initializer="zeros",
         name="multihead_attention_1",
     )(query=q, value=kv, key=kv)  # [5, 8]
+    x = layers.MultiHeadAttention(
+        num_heads=2,
+        key_dim=4,
+        value_dim=4,
+        dropout=0.0,
+        use_bias=True,
+        output_shape=None,
+        kernel_initializer=AttentionInit(2, 8),
+        bias_initializer="zeros",
+        name="multihead_attention_2",
+    )(query=q, value=kv, key=kv, use_causal_mask=True)  # [5, 8]
+    x = layers.Add(name="add_1")([multihead_attention_1, x])  # [5, 8]
     dense_1 = layers.Dense(
         2,
         activation=None,
@@ -271,6 +504,8 @@ def build_attend() -> keras.Model:
 MODELS = {
     "Sequences": build_sequences,
     "Text": build_text,
+    "Tagger": build_tagger,
+    "Encoder": build_encoder,
     "Attend": build_attend,
 }
 
@@ -349,6 +584,8 @@ def _to_torch(layer) -> dict[str, np.ndarray]:
         return {"weight": _np(layer.embeddings)}
     if isinstance(layer, layers.LayerNormalization):
         return {"weight": _np(layer.gamma), "bias": _np(layer.beta)}
+    if isinstance(layer, PositionEmbedding):
+        return {"weight": _np(layer.embeddings)}
     if isinstance(layer, layers.Bidirectional):
         return {
             **_rnn_to_torch(layer.forward_layer.cell, ""),
@@ -385,6 +622,8 @@ def _from_torch(layer, get) -> None:
     if isinstance(layer, layers.LayerNormalization):
         _set(layer.gamma, get("weight"))
         _set(layer.beta, get("bias"))
+    if isinstance(layer, PositionEmbedding):
+        _set(layer.embeddings, get("weight"))
     if isinstance(layer, layers.Bidirectional):
         _rnn_from_torch(layer.forward_layer.cell, "", get)
         _rnn_from_torch(layer.backward_layer.cell, "_reverse", get)

@@ -16,6 +16,26 @@ import torch.nn.functional as F
 from torch import nn
 
 
+class SinusoidalPosition(nn.Module):
+    """Adds the fixed position encoding of Vaswani et al. (2017) to sequences [T, F]:
+    sin(t / 10000^(2i/F)) at feature 2i of step t, cos(...) at feature 2i + 1."""
+
+    def __init__(self, steps: int, features: int) -> None:
+        super().__init__()
+        t = torch.arange(steps, dtype=torch.float64)[:, None]
+        rate = 10000.0 ** (
+            -torch.arange(0, features, 2, dtype=torch.float64) / features
+        )
+        table = torch.zeros(steps, features, dtype=torch.float64)
+        table[:, 0::2] = torch.sin(t * rate)
+        table[:, 1::2] = torch.cos(t * rate)
+        # computed, not learned: no weights to save
+        self.register_buffer("table", table.float(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.table
+
+
 class Sequences(nn.Module):
     """`Sequences`: [6, 4] -> [7].
 
@@ -53,7 +73,7 @@ class Sequences(nn.Module):
         x = bidirectional_1.reshape(bidirectional_1.shape[0], 3, 12)  # [3, 12]
         flatten_1 = torch.flatten(x, start_dim=1)  # [36]
         _, h = self.bidirectional_2(bidirectional_1)
-        x = torch.cat([h[0], h[1]], dim=1)  # [8]
+        x = torch.cat([h[0], h[1]], dim=-1)  # [8]
         x = torch.cat([flatten_1, x], dim=1)  # [44]
         x = self.dense_1(x)  # [7]
         layernorm_1 = self.layernorm_1(x)  # [7]
@@ -83,15 +103,108 @@ class Text(nn.Module):
         x = self.embedding_1(tokens)  # [7, 8]
         x, _ = self.rnn_1(x)  # [7, 6]
         _, h = self.bidirectional_1(x)
-        x = torch.cat([h[0], h[1]], dim=1)  # [8]
+        x = torch.cat([h[0], h[1]], dim=-1)  # [8]
         dense_1 = self.dense_1(x)  # [3]
         return dense_1
+
+
+class Tagger(nn.Module):
+    """`Tagger`: [7] -> [7, 5].
+
+    433 trainable and 0 non-trainable parameters.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding_1 = nn.Embedding(20, 6)
+        self.sinusoidal_position_1 = SinusoidalPosition(7, 6)
+        self.bidirectional_1 = nn.GRU(6, 4, batch_first=True, bidirectional=True)
+        self.dense_1 = nn.Linear(4, 5, bias=True)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = self.embedding_1(tokens)  # [7, 6]
+        x = self.sinusoidal_position_1(x)  # [7, 6]
+        x, _ = self.bidirectional_1(x)
+        x = (x[..., :4] + x[..., 4:]) / 2  # [7, 4]
+        dense_1 = self.dense_1(x)  # [7, 5]
+        return dense_1
+
+
+class Encoder(nn.Module):
+    """`Encoder`: [6, 4] -> [3].
+
+    1,245 trainable and 0 non-trainable parameters.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dense_1 = nn.Linear(4, 8, bias=True)
+        self.position_embedding_1 = nn.Embedding(6, 8)
+        self.multihead_attention_1 = nn.MultiheadAttention(
+            8, 2, dropout=0.0, batch_first=True
+        )
+        self.layernorm_1 = nn.LayerNorm(8, eps=1e-05)
+        self.conv1d_1 = nn.Conv1d(
+            8, 8, kernel_size=2, stride=2, padding=0, dilation=1, groups=1, bias=True
+        )
+        self.multihead_attention_2 = nn.MultiheadAttention(
+            8, 2, dropout=0.0, batch_first=True
+        )
+        self.bidirectional_1 = nn.LSTM(8, 3, batch_first=True, bidirectional=True)
+        self.bidirectional_2 = nn.RNN(8, 3, batch_first=True, bidirectional=True)
+        self.dense_2 = nn.Linear(22, 3, bias=True)
+        nn.init.normal_(self.position_embedding_1.weight, std=0.02)
+        self.multihead_attention_1.register_buffer(
+            "causal_mask",  # True where blocked: key steps after the query's own
+            torch.ones(6, 6, dtype=torch.bool).triu(1),
+            persistent=False,
+        )
+        nn.init.zeros_(self.bidirectional_1.bias_hh_l0)
+        self.bidirectional_1.bias_hh_l0.requires_grad_(False)
+        nn.init.zeros_(self.bidirectional_1.bias_hh_l0_reverse)
+        self.bidirectional_1.bias_hh_l0_reverse.requires_grad_(False)
+        nn.init.zeros_(self.bidirectional_2.bias_hh_l0)
+        self.bidirectional_2.bias_hh_l0.requires_grad_(False)
+        nn.init.zeros_(self.bidirectional_2.bias_hh_l0_reverse)
+        self.bidirectional_2.bias_hh_l0_reverse.requires_grad_(False)
+
+    def forward(self, x_: torch.Tensor) -> torch.Tensor:
+        x = self.dense_1(x_)  # [6, 8]
+        position_embedding_1 = x + self.position_embedding_1.weight  # [6, 8]
+        # [6, 8]
+        x, _ = self.multihead_attention_1(
+            position_embedding_1,
+            position_embedding_1,
+            position_embedding_1,
+            need_weights=False,
+            attn_mask=self.multihead_attention_1.causal_mask,
+        )
+        x = x + position_embedding_1  # [6, 8]
+        layernorm_1 = self.layernorm_1(x)  # [6, 8]
+        x = self.conv1d_1(layernorm_1.transpose(1, 2)).transpose(1, 2)  # [3, 8]
+        # [6, 8]
+        multihead_attention_2, _ = self.multihead_attention_2(
+            layernorm_1, x, x, need_weights=False
+        )
+        global_maxpool1d_1 = torch.amax(multihead_attention_2, dim=1)  # [8]
+        global_avgpool1d_1 = torch.mean(multihead_attention_2, dim=1)  # [8]
+        _, (h, _) = self.bidirectional_1(multihead_attention_2)
+        bidirectional_1 = h[0] * h[1]  # [3]
+        x, _ = self.bidirectional_2(multihead_attention_2)
+        x = x[..., :3] + x[..., 3:]  # [6, 3]
+        x = torch.mean(x, dim=1)  # [3]
+        # [22]
+        x = torch.cat(
+            [global_maxpool1d_1, global_avgpool1d_1, bidirectional_1, x], dim=1
+        )
+        dense_2 = self.dense_2(x)  # [3]
+        return dense_2
 
 
 class Attend(nn.Module):
     """`Attend`: [5, 8] and [3, 8] -> [5, 2].
 
-    306 trainable and 0 non-trainable parameters.
+    594 trainable and 0 non-trainable parameters.
     """
 
     def __init__(self) -> None:
@@ -99,10 +212,30 @@ class Attend(nn.Module):
         self.multihead_attention_1 = nn.MultiheadAttention(
             8, 4, dropout=0.0, batch_first=True
         )
+        self.multihead_attention_2 = nn.MultiheadAttention(
+            8, 2, dropout=0.0, batch_first=True
+        )
         self.dense_1 = nn.Linear(8, 2, bias=True)
+        self.multihead_attention_2.register_buffer(
+            "causal_mask",  # True where blocked: key steps after the query's own
+            torch.ones(5, 3, dtype=torch.bool).triu(1),
+            persistent=False,
+        )
 
     def forward(self, q: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
-        x, _ = self.multihead_attention_1(q, kv, kv, need_weights=False)  # [5, 8]
+        # [5, 8]
+        multihead_attention_1, _ = self.multihead_attention_1(
+            q, kv, kv, need_weights=False
+        )
+        # [5, 8]
+        x, _ = self.multihead_attention_2(
+            q,
+            kv,
+            kv,
+            need_weights=False,
+            attn_mask=self.multihead_attention_2.causal_mask,
+        )
+        x = multihead_attention_1 + x  # [5, 8]
         dense_1 = self.dense_1(x)  # [5, 2]
         return dense_1
 
@@ -110,6 +243,8 @@ class Attend(nn.Module):
 MODELS = {
     "Sequences": Sequences,
     "Text": Text,
+    "Tagger": Tagger,
+    "Encoder": Encoder,
     "Attend": Attend,
 }
 
