@@ -111,6 +111,8 @@ class Digits(_Config):
 
     kind: Literal["digits"] = "digits"
     size: Annotated[int, Field(strict=True, ge=8, le=256)] = 8
+    #: each image's rows as time steps: samples [size, size] instead of [1, size, size]
+    rows: bool = False
 
 
 class Mnist(_Config):
@@ -138,11 +140,45 @@ class Synthetic(_Config):
     classes: PositiveInt = 10
 
 
-DataSet = Annotated[Digits | Mnist | Cifar10 | Npz | Synthetic, Field(discriminator="kind")]
-DATASETS = {c.model_fields["kind"].default: c for c in (Digits, Mnist, Cifar10, Npz, Synthetic)}
+class Adding(_Config):
+    """The adding problem: [length, 2] (value, marker) -> the sum of the two marked values."""
+
+    kind: Literal["adding"] = "adding"
+    length: Annotated[int, Field(strict=True, ge=2)] = 50
+    n: Annotated[int, Field(strict=True, ge=2)] = 10000
+
+
+class Series(_Config):
+    """Windows [window, 1] of a noisy periodic series -> the next value."""
+
+    kind: Literal["series"] = "series"
+    n: Annotated[int, Field(strict=True, ge=10)] = 2000
+    window: PositiveInt = 32
+    period: PositiveFloat = 25.0
+    noise: NonNegFloat = 0.1
+
+
+class Text(_Config):
+    """A plain-text file: character-id windows [length] -> the next characters [length]."""
+
+    kind: Literal["text"] = "text"
+    path: str
+    length: PositiveInt = 64
+
+
+_SETS = (Digits, Mnist, Cifar10, Npz, Synthetic, Adding, Series, Text)
+DataSet = Annotated[
+    Digits | Mnist | Cifar10 | Npz | Synthetic | Adding | Series | Text,
+    Field(discriminator="kind"),
+]
+DATASETS = {c.model_fields["kind"].default: c for c in _SETS}
+#: data sets with real-valued targets (the others give class labels, where known)
+REGRESSION_DATASETS = ("adding", "series")
 # Sample shape and class count, where known before loading.
 DATASET_SHAPES: dict[str, tuple[int, ...]] = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 DATASET_CLASSES: dict[str, int] = {"digits": 10, "mnist": 10, "cifar10": 10}
+#: data sets whose labels are one class per time step [T]
+PER_STEP_DATASETS = ("text",)
 
 
 # ----- augmentation --------------------------------------------------------------------------

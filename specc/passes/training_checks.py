@@ -16,6 +16,8 @@ from specc.ir.train_config import (
     DATASETS,
     LATENTS,
     OPTIMIZERS,
+    PER_STEP_DATASETS,
+    REGRESSION_DATASETS,
     SCHEDULES,
     Gan,
     Supervised,
@@ -294,7 +296,13 @@ def build_training(
 
 def _sample_shape(data: Any, net: Net) -> tuple[int, ...] | None:
     if data.kind == "digits":
-        return (1, data.size, data.size)
+        return (data.size, data.size) if data.rows else (1, data.size, data.size)
+    if data.kind == "adding":
+        return (data.length, 2)
+    if data.kind == "series":
+        return (data.window, 1)
+    if data.kind == "text":
+        return (data.length,)
     if data.kind == "synthetic":
         return net.input_nodes[0].shape
     return DATASET_SHAPES.get(data.kind)
@@ -314,6 +322,8 @@ def _check_data(data: Any, net: Net, span: Span, diags: Diagnostics) -> None:
     fix = f"make the model's input {fmt(have)}"
     if len(want) == 3 and want[0] == 1 and want[1] == want[2] and data.kind == "digits":
         fix = f"use `digits(size={want[1]})`"
+    if len(want) == 2 and want[0] == want[1] and data.kind == "digits":
+        fix = f"read the images row by row: `digits(size={want[0]}, rows=true)`"
     diags.error(
         "E0610",
         f"`{data.kind}` gives samples {fmt(have)}, but `{net.name}` takes {fmt(want)}",
@@ -351,17 +361,40 @@ def _check_supervised(
     out = net.output_shape
     loss_span = spans.get("loss", section.name_span)
     classes = _classes(config.data)
+    per_step = config.loss in CLASSIFICATION_LOSSES and len(out) == 2
+    if config.data.kind in PER_STEP_DATASETS and config.loss in CLASSIFICATION_LOSSES:
+        steps = _sample_shape(config.data, net)
+        if not per_step or (steps and out[0] != steps[0]):
+            diags.error(
+                "E0618",
+                f"`{config.data.kind}` gives one class per time step, so the model must give "
+                f"per-step scores [T, classes]; `{net.name}` gives {fmt(out)}",
+                loss_span,
+                help="end the model with a recurrent layer with `return_sequences=true` "
+                "and `dense(classes)`",
+            )
+            return
     flat_output = config.loss in CLASSIFICATION_LOSSES + ("bce", "bce_with_logits")
-    if flat_output and len(out) != 1:
+    if flat_output and len(out) != 1 and not per_step:
         diags.error(
             "E0612",
-            f"`{config.loss}` needs a flat output [classes], but `{net.name}` gives {fmt(out)}",
+            f"`{config.loss}` needs a flat output [classes] (or, for `cross_entropy` and `nll`, "
+            f"per-step scores [T, classes]), but `{net.name}` gives {fmt(out)}",
             loss_span,
             help="end the model with `flatten` and `dense(classes)`",
         )
         return
-    if config.loss in CLASSIFICATION_LOSSES and classes is not None and out[0] != classes:
-        scores = f"{out[0]} score" + ("s" if out[0] != 1 else "")
+    if config.loss in CLASSIFICATION_LOSSES and config.data.kind in REGRESSION_DATASETS:
+        diags.error(
+            "E0619",
+            f"`{config.data.kind}` gives real-valued targets, but `{config.loss}` needs "
+            "class labels",
+            loss_span,
+            help="use `mse`, `mae` or `huber`",
+        )
+        return
+    if config.loss in CLASSIFICATION_LOSSES and classes is not None and out[-1] != classes:
+        scores = f"{out[-1]} score" + ("s" if out[-1] != 1 else "")
         diags.error(
             "E0613",
             f"`{net.name}` gives {scores}, but `{config.data.kind}` has {classes} classes",

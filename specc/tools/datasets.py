@@ -72,6 +72,8 @@ class Arrays:
     x_test: np.ndarray
     y_test: np.ndarray
     classes: int | None  # number of classes for class labels, else None
+    #: token id i -> tokens[i], for data sets made from text (saved in the run folder)
+    vocab: tuple[str, ...] | None = None
 
 
 class DataError(Exception):
@@ -99,7 +101,14 @@ def load(
             "float input"
         )
     if kind == "digits":
-        return load_digits(config.size)
+        arrays = load_digits(config.size)
+        return as_rows(arrays) if config.rows else arrays
+    if kind == "adding":
+        return adding(config.length, config.n, seed)
+    if kind == "series":
+        return series(config.n, config.window, config.period, config.noise, seed)
+    if kind == "text":
+        return load_text(config.path, config.length)
     if kind == "mnist":
         return load_mnist(config.path)
     if kind == "cifar10":
@@ -109,7 +118,8 @@ def load(
     if kind == "synthetic":
         return synthetic(config.n, config.classes, tuple(input_shape), input_dtype, seed)
     raise DataError(
-        f"unknown data set kind {kind!r}; use one of digits, mnist, cifar10, npz, synthetic"
+        f"unknown data set kind {kind!r}; use one of digits, mnist, cifar10, npz, synthetic, "
+        "adding, series, text"
     )
 
 
@@ -529,6 +539,97 @@ def synthetic(
     return Arrays(x[:k], y[:k], x[k:], y[k:], classes=classes)
 
 
+# ----- sequences -------------------------------------------------------------------------------
+MAX_VOCAB = 10_000
+TEXT_TEST_FRACTION = 0.1
+
+
+def as_rows(arrays: Arrays) -> Arrays:
+    """Images [N, 1, H, W] read as sequences [N, H, W]: each row a time step."""
+    import dataclasses
+
+    return dataclasses.replace(arrays, x_train=arrays.x_train[:, 0], x_test=arrays.x_test[:, 0])
+
+
+def _split(x: np.ndarray, y: np.ndarray, test_fraction: float = TEST_FRACTION) -> Arrays:
+    n_test = min(max(math.ceil(test_fraction * len(x)), 1), len(x) - 1)
+    k = len(x) - n_test
+    return Arrays(x[:k], y[:k], x[k:], y[k:], classes=None)
+
+
+def adding(length: int = 50, n: int = 10000, seed: int = 0) -> Arrays:
+    """The adding problem (Hochreiter & Schmidhuber 1997, in the form of Le et al. 2015):
+    samples [length, 2] float32, channel 0 values U[0, 1), channel 1 a marker that is 1 at
+    one step of the first half and one of the second half; target [1] the sum of the two
+    marked values. Always answering 1 scores an MSE of 1/6 ≈ 0.167 (the variance of the sum).
+    Seeded by `seed`; the first 80% train, the rest test."""
+    rng = np.random.default_rng(seed)
+    values = rng.random((n, length), dtype=np.float64)
+    half = length // 2
+    first = rng.integers(0, half, n)
+    second = rng.integers(half, length, n)
+    marker = np.zeros((n, length))
+    rows = np.arange(n)
+    marker[rows, first] = 1.0
+    marker[rows, second] = 1.0
+    x = np.stack([values, marker], axis=-1).astype(np.float32)
+    y = (values[rows, first] + values[rows, second]).astype(np.float32)[:, None]
+    return _split(x, y)
+
+
+def series(
+    n: int = 2000, window: int = 32, period: float = 25.0, noise: float = 0.1, seed: int = 0
+) -> Arrays:
+    """A noisy periodic series s(t) = sin(2πt/period) + 0.5·sin(2πt/(0.37·period)) + noise·ε,
+    cut into n windows [window, 1] whose target [1] is the next value. Split by time: the
+    first 80% of the windows train; test windows start after the last training target."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n + window, dtype=np.float64)
+    clean = np.sin(2 * np.pi * t / period) + 0.5 * np.sin(2 * np.pi * t / (0.37 * period))
+    values = clean + noise * rng.standard_normal(len(t))
+    index = np.arange(n)[:, None] + np.arange(window)[None, :]
+    x = values[index][..., None].astype(np.float32)
+    y = values[np.arange(n) + window][:, None].astype(np.float32)
+    k = n - min(max(math.ceil(TEST_FRACTION * n), 1), n - 1)
+    # the first test window begins after the last training target: no overlap
+    return Arrays(x[:k], y[:k], x[k + window :], y[k + window :], classes=None)
+
+
+def load_text(path: PathLike, length: int = 64) -> Arrays:
+    """A UTF-8 text file for character-level language modelling: the vocabulary is the
+    sorted set of its characters; samples are non-overlapping windows of `length` character
+    ids (int64), targets the same windows shifted by one (the next characters). The first 90%
+    of the windows train, the rest test (contiguous, not shuffled)."""
+    file = Path(path).expanduser()
+    fix = "point `text(path=...)` at a UTF-8 text file"
+    if not file.is_file():
+        raise DataError(f"text file {str(file)!r} does not exist; {fix}")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"text file {str(file)!r} is not UTF-8 ({e}); {fix}") from e
+    except OSError as e:
+        raise DataError(f"cannot read text file {str(file)!r}: {e}") from e
+    vocab = tuple(sorted(set(text)))
+    if len(vocab) > MAX_VOCAB:
+        raise DataError(
+            f"text file {str(file)!r} has {len(vocab):,} distinct characters (at most "
+            f"{MAX_VOCAB:,}); is it text? {fix}"
+        )
+    windows = (len(text) - 1) // length
+    if windows < 2:
+        raise DataError(
+            f"text file {str(file)!r} has {len(text)} characters, too few for one training "
+            f"and one test window of {length} (+1); use a longer file or a smaller `length`"
+        )
+    lookup = {ch: i for i, ch in enumerate(vocab)}
+    ids = np.fromiter((lookup[ch] for ch in text), dtype=np.int64, count=len(text))
+    starts = np.arange(windows) * length
+    index = starts[:, None] + np.arange(length)[None, :]
+    arrays = _split(ids[index], ids[index + 1], TEXT_TEST_FRACTION)
+    return Arrays(*(getattr(arrays, k) for k in NPZ_KEYS), classes=len(vocab), vocab=vocab)
+
+
 # ----- checks against the model ----------------------------------------------------------------
 def _fmt(shape: Sequence[int | None]) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
@@ -597,8 +698,15 @@ def _check_labels(
                 f"{source}: `{loss}` needs integer class labels, but y_{split} is {y.dtype}; "
                 "save the labels as an integer array, or use a regression loss such as `mse`"
             )
-        n_out = out[0] if out else None
-        if y.ndim != 1:
+        n_out = out[-1] if out else None
+        if len(out) == 2:  # per-step scores [T, C]: one class per step, labels [N, T]
+            if tuple(y.shape[1:]) != tuple(out[:1]) and out[0] is not None:
+                raise DataError(
+                    f"{source}: the model gives per-step scores {_fmt(out)}, so `{loss}` "
+                    f"needs one class per step, labels [N, {out[0]}]; y_{split} is "
+                    f"{_fmt(y.shape)}"
+                )
+        elif y.ndim != 1:
             raise DataError(
                 f"{source}: `{loss}` needs one class label per sample, but y_{split} is "
                 f"{_fmt(y.shape)}; save labels of shape [N]"

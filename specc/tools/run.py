@@ -76,6 +76,9 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
         return _fail(f"cannot create a run folder under {args.out}: {err}", EXIT_USAGE)
     write_tree(run_dir, {**files, "spec.net": result.source.text})
     datasets.save_npz(arrays, run_dir / "data.npz")
+    if arrays.vocab is not None:  # token id i is tokens[i]; `specc sample` reads it
+        vocab = {"kind": "chars", "tokens": list(arrays.vocab)}
+        write_atomic(run_dir / "vocab.json", json.dumps(vocab, ensure_ascii=False) + "\n")
     if isinstance(config, Supervised):
         # The same canonical starting weights, whichever backend trains (seeded by --seed).
         from safetensors.numpy import save_file
