@@ -178,8 +178,32 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    """A text run (one with vocab.json): character generation; otherwise a GAN's samples."""
+    from pathlib import Path
+
+    if (Path(args.run_dir) / "vocab.json").is_file():
+        from specc.tools.sample_text import sample_text
+
+        return sample_text(args)
+    given = [
+        flag
+        for flag, value in (
+            ("--temperature", args.temperature),
+            ("--prime", args.prime),
+            ("--seed", args.seed),
+        )
+        if value is not None
+    ]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)}: only for text runs (a run folder with vocab.json); "
+            f"{args.run_dir} has none"
+        )
     from specc.tools.run import sample
 
+    args.n = 64 if args.n is None else args.n
+    args.out = "samples.png" if args.out is None else args.out
+    args.device = "auto" if args.device is None else args.device
     return sample(args)
 
 
@@ -290,11 +314,35 @@ def parser() -> argparse.ArgumentParser:
     )
     q.set_defaults(func=cmd_weights)
 
-    p = verbs.add_parser("sample", help="draw samples from a trained GAN run as a PNG grid")
+    p = verbs.add_parser(
+        "sample",
+        help="generate text from a trained text run, or draw a GAN run's samples as a PNG grid",
+        description="A text run (its folder has vocab.json): print the prime and -n generated "
+        "characters, drawn one at a time from the trained model on the run's own backend. "
+        "A GAN run: draw -n samples from its trained generator into a PNG grid.",
+    )
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("-n", type=int, default=64, help="how many samples (default 64)")
-    p.add_argument("-o", "--out", default="samples.png", metavar="PNG")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument(
+        "-n", type=int, help="how many characters (text, default 200) or samples (GAN, 64)"
+    )
+    p.add_argument(
+        "-o",
+        "--out",
+        metavar="FILE",
+        help="text: also write the text to FILE; GAN: the PNG (default samples.png)",
+    )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        help="text: scores are divided by it before the softmax (default 1.0; 0: greedy)",
+    )
+    p.add_argument("--prime", help="text: the text to continue (default: a newline)")
+    p.add_argument("--seed", type=int, help="text: seed of the draws (default 0)")
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda", "mps"],
+        help="GAN: where to run (default auto); text runs on the CPU",
+    )
     p.set_defaults(func=cmd_sample)
     return root
 
