@@ -283,3 +283,10 @@ def test_one_failing_spec_does_not_hide_the_others(tmp_path: Path) -> None:
     assert "specs/mlp.net: 17 of 17 tensors agree" in done.stdout
     done = verify(str(bad), str(bad), "--json", str(tmp_path / "v.json"))
     assert done.returncode == 2 and "give one FILE" in done.stderr
+
+
+def test_sequence_specs_verify() -> None:
+    """The shipped sequence models (LSTM over digit rows, GRU on the adding problem, the
+    forecaster, the character LSTM with per-step scores, the transformer encoder) in one call."""
+    names = ["lstm_digits", "gru_adding", "forecast", "charlm", "transformer_digits"]
+    verify_all([ROOT / "specs" / f"{name}.net" for name in names])
