@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from specc.backends.base import BackendError, NodeSite, TranslationTable
+from specc.backends.codefmt import LIMIT
 from specc.backends.templating import py_literal as lit
 from specc.layers.base import resolve_axis
 from specc.layers.layout import layout_of
@@ -287,13 +288,14 @@ def _recurrent(s: Site) -> Translation:
     if cell.return_sequences:
         if merge == "concat":
             return layer, [f"{s.out}, _ = self.{s.attr}({s.x})"]
-        # the two directions' features side by side: [forward | backward]
-        return layer, [
-            f"{s.out}, _ = self.{s.attr}({s.x})",
-            _merge_directions(
-                s.out, f"{s.out}[..., :{cell.units}]", f"{s.out}[..., {cell.units}:]", merge
-            ),
-        ]
+        # features [forward | backward] -> [direction, units], combined over the directions
+        reduce = {"sum": "sum", "mul": "prod", "ave": "mean"}[merge]
+        run, split = f"self.{s.attr}({s.x})[0]", f"unflatten(-1, (2, {cell.units}))"
+        line = f"{s.out} = {run}.{split}.{reduce}(dim=-2)"
+        if len(line) + 8 > LIMIT:  # as ruff lays out a long chain, in `forward`'s body
+            pad = " " * 12
+            line = f"{s.out} = (\n{pad}{run}\n{pad}.{split}\n{pad}.{reduce}(dim=-2)\n        )"
+        return layer, [line]
     state = "(h, _)" if cell.op == "lstm" else "h"
     if bidirectional:
         # the final state of each direction: forward after the last step, backward after

@@ -124,8 +124,7 @@ class Tagger(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         x = self.embedding_1(tokens)  # [7, 6]
         x = self.sinusoidal_position_1(x)  # [7, 6]
-        x, _ = self.bidirectional_1(x)
-        x = (x[..., :4] + x[..., 4:]) / 2  # [7, 4]
+        x = self.bidirectional_1(x)[0].unflatten(-1, (2, 4)).mean(dim=-2)  # [7, 4]
         dense_1 = self.dense_1(x)  # [7, 5]
         return dense_1
 
@@ -190,8 +189,11 @@ class Encoder(nn.Module):
         global_avgpool1d_1 = torch.mean(multihead_attention_2, dim=1)  # [8]
         _, (h, _) = self.bidirectional_1(multihead_attention_2)
         bidirectional_1 = h[0] * h[1]  # [3]
-        x, _ = self.bidirectional_2(multihead_attention_2)
-        x = x[..., :3] + x[..., 3:]  # [6, 3]
+        x = (
+            self.bidirectional_2(multihead_attention_2)[0]
+            .unflatten(-1, (2, 3))
+            .sum(dim=-2)
+        )  # [6, 3]
         x = torch.mean(x, dim=1)  # [3]
         # [22]
         x = torch.cat(
