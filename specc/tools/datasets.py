@@ -8,6 +8,7 @@ second)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import importlib.util
 import math
@@ -534,9 +535,7 @@ def synthetic(
     else:
         x = rng.standard_normal(size=shape, dtype=np.float32)
     y = rng.integers(0, classes, size=n, dtype=np.int64)
-    n_test = min(max(math.ceil(TEST_FRACTION * n), 1), n - 1)
-    k = n - n_test
-    return Arrays(x[:k], y[:k], x[k:], y[k:], classes=classes)
+    return dataclasses.replace(_split(x, y), classes=classes)
 
 
 # ----- sequences -------------------------------------------------------------------------------
@@ -546,12 +545,11 @@ TEXT_TEST_FRACTION = 0.1
 
 def as_rows(arrays: Arrays) -> Arrays:
     """Images [N, 1, H, W] read as sequences [N, H, W]: each row a time step."""
-    import dataclasses
-
     return dataclasses.replace(arrays, x_train=arrays.x_train[:, 0], x_test=arrays.x_test[:, 0])
 
 
 def _split(x: np.ndarray, y: np.ndarray, test_fraction: float = TEST_FRACTION) -> Arrays:
+    """The first samples train, the last ceil(test_fraction * N) (at least one) test."""
     n_test = min(max(math.ceil(test_fraction * len(x)), 1), len(x) - 1)
     k = len(x) - n_test
     return Arrays(x[:k], y[:k], x[k:], y[k:], classes=None)
@@ -627,7 +625,7 @@ def load_text(path: PathLike, length: int = 64) -> Arrays:
     starts = np.arange(windows) * length
     index = starts[:, None] + np.arange(length)[None, :]
     arrays = _split(ids[index], ids[index + 1], TEXT_TEST_FRACTION)
-    return Arrays(*(getattr(arrays, k) for k in NPZ_KEYS), classes=len(vocab), vocab=vocab)
+    return dataclasses.replace(arrays, classes=len(vocab), vocab=vocab)
 
 
 # ----- checks against the model ----------------------------------------------------------------
