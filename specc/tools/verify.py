@@ -48,10 +48,9 @@ from specc.backends.torch.torch_backend import TorchBackend
 from specc.compiler import Result
 from specc.diagnostics import render_all
 from specc.files import write_atomic, write_tree
-from specc.ir.net import Net, Node, Spec
+from specc.ir.net import Net, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import Param
-from specc.layers.core import Dropout
 
 TOLERANCE = {
     "forward": 1e-5,
@@ -116,27 +115,6 @@ class Row:
             or self.within_float32_noise
             or self.agrees_in_float64
         )
-
-
-def without_dropout(spec: Spec) -> Spec:
-    """The same spec with every dropout rate 0 (new nodes; the IR is never edited)."""
-
-    def node(n: Node) -> Node:
-        if isinstance(n.op, Dropout):
-            return Node(**{**dict(n), "op": Dropout(rate=0.0)})
-        return n
-
-    models = tuple(
-        Net(
-            name=m.name,
-            nodes=tuple(node(n) for n in m.nodes),
-            inputs=m.inputs,
-            output=m.output,
-            span=m.span,
-        )
-        for m in spec.models
-    )
-    return Spec(path=spec.path, models=models, training=spec.training)
 
 
 def _steps(net: Net) -> list[dict[str, Any]]:
@@ -391,12 +369,10 @@ def _prepare(result: Result, work: Path, args: argparse.Namespace, index: int) -
             f"specc: error: {spec.path} has no `train` or `gan` section to verify", file=sys.stderr
         )
         return None
-    # Supervised runs compare dropout at its rate (masks fed to both sides by the worker);
-    # the GAN comparison does not feed masks yet, so its dropout runs at rate 0.
-    exact = without_dropout(spec) if isinstance(spec.training, Gan) else spec
+    # dropout runs at its rate everywhere: the worker feeds both sides the same masks
     try:
-        torch_files = TorchBackend().emit(exact, result.source.text)
-        keras_files = KerasBackend().emit(exact, result.source.text)
+        torch_files = TorchBackend().emit(spec, result.source.text)
+        keras_files = KerasBackend().emit(spec, result.source.text)
     except BackendError as err:
         print(render_all([err.diagnostic], result.source), file=sys.stderr)
         return None
@@ -413,8 +389,8 @@ def _prepare(result: Result, work: Path, args: argparse.Namespace, index: int) -
             )
         else:
             write_tree(work / side, files)
-    np.savez(work / "inputs.npz", **_inputs(exact, args.batch, args.seed))
-    job = _job(exact, args.steps, args.seed)
+    np.savez(work / "inputs.npz", **_inputs(spec, args.batch, args.seed))
+    job = _job(spec, args.steps, args.seed)
     (work / "job.json").write_text(json.dumps(job))
     return _Case(spec, work, job)
 

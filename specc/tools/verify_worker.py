@@ -33,11 +33,14 @@ class SharedMasks:
     canonical name) and per phase (`phase`, set before each forward pass), in the
     language's channels-first layout. The emitted dropout layers keep their own rate and
     training flag; only where the random bits come from changes, so dropout is compared at
-    its real rate. (PyTorch's attention dropout runs inside a fused kernel and cannot be
-    fed: attention with dropout > 0 is not compared exactly.)"""
+    its real rate. Attention dropout too: both frameworks drop attention weights
+    [N, heads, query steps, key steps] after the softmax; PyTorch does it inside its fused
+    `scaled_dot_product_attention`, which the worker replaces (only where dropout is on,
+    in training) by the same computation written out, fed with the shared mask."""
 
     def __init__(self, seed: int) -> None:
         self.seed, self.phase = seed, ""
+        self.attention: str | None = None  # the attention layer running now (PyTorch)
 
     def scale(self, layer: str, shape: tuple[int, ...], rate: float) -> np.ndarray:
         """keep / (1 - rate), keep drawn with probability 1 - rate."""
@@ -45,8 +48,17 @@ class SharedMasks:
         keep = np.random.default_rng([self.seed, key]).random(shape) >= rate
         return keep / (1.0 - rate)
 
+    def call(self, phase: str, model: Any, *args: Any, **kwargs: Any) -> Any:
+        """`model(*args, **kwargs)` with this phase's masks (a GAN calls each model several
+        times a step: each call gets its own masks, the same on both sides)."""
+        self.phase = phase
+        return model(*args, **kwargs)
+
     def install_torch(self, torch: Any) -> None:
         masks = self
+        functional = torch.nn.functional
+        fused = functional.scaled_dot_product_attention
+        attention_forward = torch.nn.MultiheadAttention.forward
 
         def forward(module: Any, x: Any) -> Any:
             if not module.training or module.p == 0:
@@ -54,14 +66,48 @@ class SharedMasks:
             name = getattr(module, "specc_layer", "")
             return x * torch.from_numpy(masks.scale(name, tuple(x.shape), module.p)).to(x.dtype)
 
+        def attention(module: Any, *args: Any, **kwargs: Any) -> Any:
+            masks.attention = getattr(module, "specc_layer", "")
+            try:
+                return attention_forward(module, *args, **kwargs)
+            finally:
+                masks.attention = None
+
+        def sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, **kw):  # noqa: ANN001
+            if dropout_p == 0.0 or masks.attention is None:
+                return fused(q, k, v, attn_mask, dropout_p, is_causal, **kw)
+            scores = q @ k.transpose(-2, -1) * (kw.get("scale") or q.shape[-1] ** -0.5)
+            if is_causal:
+                blocked = torch.ones(scores.shape[-2:], dtype=torch.bool).triu(1)
+                scores = scores.masked_fill(blocked, float("-inf"))
+            if attn_mask is not None and attn_mask.dtype == torch.bool:
+                scores = scores.masked_fill(~attn_mask, float("-inf"))  # True: takes part
+            elif attn_mask is not None:
+                scores = scores + attn_mask
+            weights = torch.softmax(scores, dim=-1)
+            drop = masks.scale(masks.attention, tuple(weights.shape), dropout_p)
+            return (weights * torch.from_numpy(drop).to(weights.dtype)) @ v
+
         torch.nn.Dropout.forward = forward
+        torch.nn.MultiheadAttention.forward = attention
+        functional.scaled_dot_product_attention = sdpa
 
     @staticmethod
     def name_torch_layers(torch: Any, net: Any, renames: dict[str, str]) -> None:
-        """Tell each dropout module its canonical layer name (Keras layers know theirs)."""
+        """Tell each dropout and attention module its canonical layer name (Keras layers
+        know theirs)."""
         for attr, module in net.named_children():
-            if isinstance(module, torch.nn.Dropout):
+            if isinstance(module, (torch.nn.Dropout, torch.nn.MultiheadAttention)):
                 module.specc_layer = renames.get(attr, attr)
+
+    @staticmethod
+    def name_keras_layers(keras: Any, net: Any) -> None:
+        """An attention layer's own dropout draws under the attention layer's name, on its
+        weights [N, heads, query steps, key steps] as they are (not an image)."""
+        for layer in net.layers:
+            inner = getattr(layer, "_dropout_layer", None)
+            if isinstance(layer, keras.layers.MultiHeadAttention) and inner is not None:
+                inner.specc_layer = layer.name
 
     def install_keras(self, keras: Any) -> None:
         import tensorflow as tf
@@ -72,11 +118,12 @@ class SharedMasks:
             if not training or layer.rate == 0:
                 return inputs
             shape = tuple(inputs.shape)
-            channels_last = Layout(len(shape) - 1).channels_first
+            name = getattr(layer, "specc_layer", None)
+            channels_last = name is None and Layout(len(shape) - 1).channels_first
 
             def draw() -> np.ndarray:
                 canonical = (shape[0], shape[-1], *shape[1:-1]) if channels_last else shape
-                scale = masks.scale(layer.name, canonical, layer.rate)
+                scale = masks.scale(name or layer.name, canonical, layer.rate)
                 scale = np.moveaxis(scale, 1, -1) if channels_last else scale
                 return scale.astype(inputs.dtype.as_numpy_dtype)
 
@@ -265,15 +312,19 @@ def _torch_gan(torch: Any, work: Path, job: dict, build: Any, data: dict) -> dic
     gen, disc = build(job["generator"]).train(), build(job["discriminator"]).train()
     z, real = torch.from_numpy(data["z"]), torch.from_numpy(data["real"])
     g_opt, d_opt = train.optimizers(gen, disc)
+    masks = SharedMasks(job["seed"])
+    masks.install_torch(torch)
     out: dict[str, np.ndarray] = {}
-    fake = gen(z)
-    d_loss = train.d_loss_fn(disc(real), disc(fake.detach()))
+    fake = masks.call("d/gen", gen, z)
+    d_loss = train.d_loss_fn(
+        masks.call("d/real", disc, real), masks.call("d/fake", disc, fake.detach())
+    )
     d_opt.zero_grad()
     d_loss.backward()
     d_opt.step()
     out["gan/fake"] = fake.detach().numpy()
     out["gan/d_loss"] = np.asarray(d_loss.item(), np.float32)
-    g_loss = train.g_loss_fn(disc(gen(z)))
+    g_loss = train.g_loss_fn(masks.call("g/disc", disc, masks.call("g/gen", gen, z)))
     g_opt.zero_grad()
     g_loss.backward()
     g_opt.step()
@@ -309,6 +360,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     def build(name: str) -> Any:
         net = models.MODELS[name]()
         models.load_canonical(net, str(work / f"init_{name}.safetensors"))
+        SharedMasks.name_keras_layers(keras, net)
         return net
 
     if job["kind"] == "gan":
@@ -378,17 +430,21 @@ def _keras_gan(tf: Any, work: Path, job: dict, build: Any, data: dict) -> dict:
     g_vars, d_vars = gen.trainable_variables, disc.trainable_variables
     g_opt = getattr(train, "GOptimizer", getattr(train, "Optimizer", None))(g_vars)
     d_opt = getattr(train, "DOptimizer", getattr(train, "Optimizer", None))(d_vars)
+    masks = SharedMasks(job["seed"])
+    masks.install_keras(sys.modules["keras"])
     out: dict[str, np.ndarray] = {}
     with tf.GradientTape() as tape:
-        fake = gen(z, training=True)
+        fake = masks.call("d/gen", gen, z, training=True)
         d_loss = train.d_loss_fn(
-            disc(real, training=True), disc(tf.stop_gradient(fake), training=True)
+            masks.call("d/real", disc, real, training=True),
+            masks.call("d/fake", disc, tf.stop_gradient(fake), training=True),
         )
     d_opt.apply(tape.gradient(d_loss, d_vars))
     out["gan/fake"] = np.asarray(fake)
     out["gan/d_loss"] = np.asarray(float(d_loss), np.float32)
     with tf.GradientTape() as tape:
-        g_loss = train.g_loss_fn(disc(gen(z, training=True), training=True))
+        fake = masks.call("g/gen", gen, z, training=True)
+        g_loss = train.g_loss_fn(masks.call("g/disc", disc, fake, training=True))
     g_opt.apply(tape.gradient(g_loss, g_vars))
     out["gan/g_loss"] = np.asarray(float(g_loss), np.float32)
     for tag, net in (("generator", gen), ("discriminator", disc)):
@@ -433,7 +489,7 @@ def main() -> None:
         finally:
             sys.path[:] = path
             for name in set(sys.modules) - modules:
-                if name in ("model", "train", "runtime") or name.startswith("verify_"):
+                if name in ("model", "train", "runtime", "optimizer") or name.startswith("verify_"):
                     del sys.modules[name]
             if framework != "torch":
                 import keras
