@@ -23,3 +23,9 @@ def test_a_long_call_is_split_one_argument_a_line() -> None:
     arguments = [f"argument_number_{i}" for i in range(6)]
     lines = wrap_line("    value = function(" + ", ".join(arguments) + ")")
     assert lines == ["    value = function(", *(f"        {a}," for a in arguments), "    )"]
+
+
+def test_a_long_import_takes_one_name_a_line() -> None:
+    names = [f"name_number_{i}" for i in range(8)]
+    lines = wrap_line("from module import " + ", ".join(names))
+    assert lines == ["from module import (", *(f"    {n}," for n in names), ")"]

@@ -4,6 +4,7 @@ against tests/golden/<backend>/<spec>/."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from specc.backends import get_backend
+from specc.compiler import compile_file
 from tests.regen_golden import BACKENDS, GOLDEN, ROOT, emitted, golden_specs, spec_of
 
 CASES = sorted(
@@ -100,3 +103,40 @@ def test_golden_files_exist_for_every_spec() -> None:
         assert sorted(folders - specs) == [], f"golden folders of no spec for {backend}"
         for stem in specs:
             assert (GOLDEN / backend / stem / "model.py").exists(), (backend, stem)
+
+
+def _with_long_names(text: str) -> str:
+    """The spec with every model named 40 characters longer: the lines that carry a model's
+    name (class and builder names, imports, summaries) must still wrap as ruff wraps them."""
+    names = re.findall(r"^model (\w+)", text, re.M)
+    for name in sorted(names, key=len, reverse=True):
+        long = name + "Named" + "X" * 35
+        text = re.sub(rf"\b{name}\b", long, text)
+    return text
+
+
+@pytest.mark.skipif(
+    shutil.which("ruff") is None and not (ROOT / ".venv/bin/ruff").exists(),
+    reason="ruff is part of the test extra",
+)
+def test_emitted_code_with_long_names_is_ruff_formatted(tmp_path: Path) -> None:
+    """specc/backends/codefmt.py wraps lines itself (no formatter runs at compile time, so
+    emitted code never depends on which ruff is installed): beyond the goldens, its output
+    must be what `ruff format` writes on code whose lines are all pushed past the limit."""
+    ruff = shutil.which("ruff") or str(ROOT / ".venv/bin/ruff")
+    for spec in golden_specs():
+        source = tmp_path / spec.name
+        source.write_text(_with_long_names(spec.read_text(encoding="utf-8")), encoding="utf-8")
+        for backend in BACKENDS:
+            result = compile_file(str(source))
+            assert result.spec is not None, (spec, result.diagnostics)
+            for name, body in get_backend(backend).emit(result.spec, result.source.text).items():
+                (tmp_path / f"{backend}_{spec.stem}_{name}").write_text(body, encoding="utf-8")
+    py_files = [str(p) for p in tmp_path.glob("*.py")]
+    assert len(py_files) > 2 * len(golden_specs())
+    check = subprocess.run([ruff, "check", "--isolated", *py_files], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    fmt = subprocess.run(
+        [ruff, "format", "--isolated", "--diff", *py_files], capture_output=True, text=True
+    )
+    assert fmt.returncode == 0, fmt.stdout[-6000:] + fmt.stderr[-2000:]

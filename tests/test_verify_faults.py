@@ -55,6 +55,42 @@ train Img {
 }
 """
 
+GAN = """
+model G {
+  input z: [4]
+  dense(12) -> relu -> dropout(0.25)
+  dense(6) -> tanh
+}
+model D {
+  input x: [6]
+  dense(8) -> leaky_relu(0.2) -> dropout(0.4)
+  dense(1)
+}
+gan Pair {
+  generator = G
+  discriminator = D
+  latent = normal(4)
+  data = synthetic(n=16)
+  loss = bce_with_logits
+  optimizer = adam(lr=1e-2, beta1=0.5)
+}
+"""
+
+ATTENTION = """
+model Att {
+  input x: [6, 8]
+  a = multihead_attention(heads=2, dim=8, dropout=0.3)
+  a -> multihead_attention(heads=2, dim=8, dropout=0.5, causal=true)
+  global_avgpool1d
+  dense(3)
+}
+train Att {
+  data = synthetic(n=16, classes=3)
+  loss = cross_entropy
+  optimizer = adam(lr=1e-2)
+}
+"""
+
 #: name -> (spec, backend, file, text in the emitted file, what the fault writes instead)
 FAULTS = {
     "torch label smoothing": (
@@ -105,15 +141,15 @@ FAULTS = {
     "keras Adam eps inside the root": (
         ADAM,
         "keras",
-        "train.py",
+        "optimizer.py",
         "tf.sqrt(v) / root2 + self.EPS",
         "tf.sqrt(v / root2**2 + self.EPS)",
     ),
-    "keras Adam eps 1e-7": (ADAM, "keras", "train.py", "EPS = 1e-08", "EPS = 1e-07"),
+    "keras Adam eps 1e-7": (ADAM, "keras", "optimizer.py", "EPS = 1e-08", "EPS = 1e-07"),
     "keras momentum convention": (
         SGD,
         "keras",
-        "train.py",
+        "optimizer.py",
         "buf.assign(self.MOMENTUM * buf + g)",
         "buf.assign(self.MOMENTUM * buf + lr * g)",
     ),
@@ -144,6 +180,27 @@ FAULTS = {
         "model.py",
         "Dropout(rate=0.5",
         "Dropout(rate=0.25",
+    ),
+    "keras GAN discriminator dropout rate halved": (
+        GAN,
+        "keras",
+        "model.py",
+        "Dropout(rate=0.4",
+        "Dropout(rate=0.2",
+    ),
+    "torch GAN generator dropout missing": (
+        GAN,
+        "torch",
+        "model.py",
+        "nn.Dropout(p=0.25)",
+        "nn.Identity()",
+    ),
+    "torch attention dropout rate halved": (
+        ATTENTION,
+        "torch",
+        "model.py",
+        "dropout=0.5, batch_first=True",
+        "dropout=0.25, batch_first=True",
     ),
     "keras random-crop offset off by one": (
         IMAGES,
@@ -200,7 +257,7 @@ def test_unchanged_emitted_code_verifies(tmp_path: Path) -> None:
     """The same specs, their emitted code given unchanged: verify passes (the faults above
     are what fails)."""
     files, dirs = [], []
-    for i, text in enumerate((ADAM, SGD, LOGITS, IMAGES)):
+    for i, text in enumerate((ADAM, SGD, LOGITS, IMAGES, GAN, ATTENTION)):
         case = tmp_path / f"clean{i}"
         case.mkdir()
         (case / "spec.net").write_text(text, encoding="utf-8")

@@ -51,6 +51,11 @@ def wrap_line(line: str) -> list[str]:
         if len(code) <= LIMIT:
             return [f"{indent}{comment}", code]
         return [f"{indent}{comment}", *wrap_line(code)]
+    if code.startswith("from ") and " import " in code and "(" not in code:
+        # ruff (isort) puts each name of a long import on its own line
+        head, names = code.split(" import ", 1)
+        body = [f"{indent}    {name.strip()}," for name in names.split(",")]
+        return [f"{head} import (", *body, ")"]
     if not code.endswith(")") or "(" not in code:
         return [line]
     open_at = code.index("(")

@@ -133,13 +133,12 @@ class KerasBackend(Backend):
         files = {"model.py": format_code(render("keras/model.py.j2", **context))}
         if isinstance(spec.training, Supervised):
             model = next(m for m in models if m.name == spec.training.model)
+            training = supervised_context(spec, spec.training)
             files["train.py"] = format_code(
-                render(
-                    "keras/train.py.j2",
-                    spec_path=spec.path,
-                    model=model,
-                    **supervised_context(spec, spec.training),
-                )
+                render("keras/train.py.j2", spec_path=spec.path, model=model, **training)
+            )
+            files["optimizer.py"] = format_code(
+                render("keras/optimizer.py.j2", spec_path=spec.path, **training)
             )
             files["runtime.py"] = runtime_module(spec)
         elif isinstance(spec.training, Gan):

@@ -6,12 +6,21 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from specc.backends.codefmt import LIMIT
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
 
 if TYPE_CHECKING:
     from specc.backends.keras.keras_backend import Model
+
+
+#: PyTorch's class name of each optimizer, for the emitted optimizer.py's docstring
+OPTIMIZER_NAMES = {
+    "sgd": "SGD",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+}
 
 
 def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
@@ -20,6 +29,7 @@ def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
     return {
         "train": config,
         "opt": config.optimizer,
+        "opt_name": OPTIMIZER_NAMES[config.optimizer.kind],
         "schedule": config.schedule,
         "classification": config.loss in ("cross_entropy", "nll"),
         "binary": config.loss in ("bce", "bce_with_logits"),
@@ -38,9 +48,7 @@ def gan_context(models: list[Model], config: Gan) -> dict[str, Any]:
     generator, discriminator = by_name[config.generator], by_name[config.discriminator]
     names = sorted({generator.builder, discriminator.builder})
     names += ["load_canonical", "save_canonical"]
-    model_import = f"from model import {', '.join(names)}"
-    if len(model_import) > LIMIT:
-        model_import = "from model import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+    model_import = f"from model import {', '.join(names)}"  # codefmt wraps a long one
     shared = config.g_optimizer == config.d_optimizer
     return {
         "gan": config,

@@ -6,10 +6,10 @@ data.npz holds x_train, y_train, x_test and y_test (images channels-first, as th
 takes them). The run folder gets metrics.jsonl (one line per epoch), checkpoint.npz (each
 epoch; `--resume` continues from it), weights.safetensors (canonical names) and summary.json.
 
-The loop follows the PyTorch code line for line: the same data order, losses computed from
-logits, the optimizer's update written out with PyTorch's formulas (Keras's own optimizers
-differ in epsilon placement and in weight decay), the schedule stepped once per epoch.
-`Training` is the spec's training as an object, for a notebook as for this script:
+It trains as the PyTorch code does: the same data order and loop (runtime.py), losses
+computed from logits, PyTorch's optimizer and schedule (optimizer.py: Keras's own
+optimizers differ in epsilon placement and in weight decay). `Training` is the spec's
+training as an object, for a notebook as for this script:
 
     model = build_lenet5()
     training = Training(model)
@@ -20,7 +20,6 @@ differ in epsilon placement and in weight decay), the schedule stepped once per 
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -33,70 +32,13 @@ import numpy as np
 import runtime
 import tensorflow as tf
 from model import build_lenet5, load_canonical, save_canonical
+from optimizer import Optimizer, learning_rate
 from tensorflow import Tensor
 
 EPOCHS = 20
 BATCH = 32
 SEED = 0
-LR = 0.002
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
-
-
-def learning_rate(epoch: int, epochs: int) -> float:
-    """PyTorch's CosineAnnealingLR over all epochs."""
-    low = 1e-05
-    return low + (LR - low) * (1 + math.cos(math.pi * epoch / epochs)) / 2
-
-
-class Optimizer:
-    """PyTorch's Adam: bias-corrected moments, eps added after the square root,
-    weight decay added to the gradient."""
-
-    BETA1 = 0.9
-    BETA2 = 0.999
-    EPS = 1e-08
-    WEIGHT_DECAY = 0.0
-    SLOTS = ("m", "v")
-
-    def __init__(self, variables: list) -> None:
-        self.variables = variables
-        dtype = keras.config.floatx()  # the variables' (float32 under mixed precision)
-        self.lr = tf.Variable(LR, dtype=dtype, trainable=False)
-        self.step = tf.Variable(0.0, dtype=dtype, trainable=False)
-        self.slots = {
-            name: [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
-            for name in self.SLOTS
-        }
-
-    def state(self) -> dict[str, np.ndarray]:
-        state = {"lr": self.lr.numpy(), "step": self.step.numpy()}
-        for name, slots in self.slots.items():
-            for i, slot in enumerate(slots):
-                state[f"{name}.{i}"] = slot.numpy()
-        return state
-
-    def load_state(self, state: dict[str, np.ndarray]) -> None:
-        self.lr.assign(state["lr"])
-        self.step.assign(state["step"])
-        for name, slots in self.slots.items():
-            for i, slot in enumerate(slots):
-                slot.assign(state[f"{name}.{i}"])
-
-    def apply(self, grads: list) -> None:
-        self.step.assign_add(1.0)
-        lr = self.lr
-        # the bias corrections in float64, as PyTorch computes them (Python floats); in
-        # float32, 1 - 0.999 ** t alone is 1e-5 off and moves every update by 6e-6
-        t = tf.cast(self.step, "float64")
-        correction1 = 1.0 - tf.pow(tf.constant(self.BETA1, "float64"), t)
-        correction2 = 1.0 - tf.pow(tf.constant(self.BETA2, "float64"), t)
-        step_size = tf.cast(tf.cast(lr, "float64") / correction1, lr.dtype)
-        root2 = tf.cast(tf.sqrt(correction2), lr.dtype)
-        for p, g, m, v in zip(self.variables, grads, self.slots["m"], self.slots["v"]):
-            g = g + self.WEIGHT_DECAY * p
-            m.assign(self.BETA1 * m + (1.0 - self.BETA1) * g)
-            v.assign(self.BETA2 * v + (1.0 - self.BETA2) * tf.square(g))
-            p.assign_sub(step_size * m / (tf.sqrt(v) / root2 + self.EPS))
 
 
 def loss_and_metrics(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
@@ -218,106 +160,52 @@ def main() -> None:
     description = __doc__.split("\n")[0]
     parser = runtime.arguments(description, EPOCHS, BATCH, SEED, "fp32")
     args = parser.parse_args()
-    epochs, batch = args.epochs, args.batch
     if args.device == "mps":
         parser.error(
             "--device mps: TensorFlow has no MPS device; use auto, cpu or cuda"
         )
-
     os.makedirs(args.out, exist_ok=True)
     device = pick_device(args.device)
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
     keras.mixed_precision.set_global_policy(POLICIES[args.precision])
     x_train, y_train, x_test, y_test = runtime.load_arrays(args.data)
-    x_train, x_test = x_train.astype(np.float32), x_test.astype(np.float32)
-    n = len(x_train)
+    data = (x_train.astype(np.float32), y_train, x_test.astype(np.float32), y_test)
 
     model = build_lenet5()
     if args.init and not args.resume:
         load_canonical(model, args.init)
-    training = Training(model, epochs, args.precision)
+    training = Training(model, args.epochs, args.precision)
 
-    start_epoch, history = 0, []
+    history = []
     checkpoint_path = os.path.join(args.out, "checkpoint.npz")
-    metrics_path = os.path.join(args.out, "metrics.jsonl")
     if args.resume:
         with np.load(checkpoint_path, allow_pickle=False) as state:
             state = dict(state)
         training.load_state(state)
-        start_epoch, history = int(state["epoch"]), json.loads(str(state["history"]))
-        print(f"resuming at epoch {start_epoch + 1} from {checkpoint_path}", flush=True)
-    runtime.start_log(metrics_path, history)
-
-    def batches(x: np.ndarray, y: np.ndarray, order=None, rng=None):
-        for i in range(0, len(x), batch):
-            index = slice(i, i + batch) if order is None else order[i : i + batch]
-            xb = x[index]
-            if rng is not None:
-                xb = runtime.augment(xb, rng)
-            yield tf.constant(xb), tf.constant(y[index])
-
-    def evaluate() -> tuple[float, float]:
-        total_loss, total_correct = 0.0, 0.0
-        for xb, yb in batches(x_test, y_test):
-            loss, correct = training.evaluate(xb, yb)
-            total_loss += float(loss) * len(xb)
-            total_correct += float(correct)
-        count = max(len(x_test), 1)
-        return total_loss / count, total_correct / count
-
-    progress = runtime.Progress(not args.quiet)
-    began = time.perf_counter()
-    for epoch in range(start_epoch, epochs):
-        order = runtime.epoch_order(args.seed, epoch, n)
-        augment_rng = runtime.augment_rng(args.seed, epoch)
-        total_loss, total_correct = 0.0, 0.0
-        seen, t0 = 0, time.perf_counter()
-        for xb, yb in batches(x_train, y_train, order, augment_rng):
-            loss, correct = training.step(xb, yb)
-            total_loss += float(loss) * len(xb)
-            total_correct += float(correct)
-            seen += len(xb)
-            if args.log_batches:
-                record = {"epoch": epoch + 1, "loss": float(loss)}
-                runtime.append_line(os.path.join(args.out, "batches.jsonl"), record)
-            if progress.due():
-                rate = seen / max(time.perf_counter() - t0, 1e-9)
-                progress.show(
-                    f"epoch {epoch + 1}/{epochs} batch {seen}/{n} "
-                    f"loss {total_loss / seen:.4f} {rate:,.0f} samples/s"
-                )
-        progress.done()
-        elapsed = time.perf_counter() - t0
-        lr = training.lr
-        training.end_epoch()
-        test = evaluate()
-        record = runtime.epoch_record(
-            epoch, n, (total_loss, total_correct), test, lr, elapsed
+        history = json.loads(str(state["history"]))
+        print(
+            f"resuming at epoch {len(history) + 1} from {checkpoint_path}", flush=True
         )
-        runtime.log_epoch(metrics_path, history, record, epochs)
-        state = {**training.state(), "epoch": np.array(epoch + 1)}
+
+    def to_device(x: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
+        return tf.constant(x), tf.constant(y)
+
+    def save_checkpoint(epochs_done: int) -> None:
+        state = {**training.state(), "epoch": np.array(epochs_done)}
         state["history"] = np.array(json.dumps(history))
         runtime.save_atomic(save_npz, state, checkpoint_path)
-        if args.stop_after and epoch + 1 >= args.stop_after:
-            print(
-                f"stopped after epoch {epoch + 1}; continue with --resume", flush=True
-            )
-            return
 
-    weights = os.path.join(args.out, "weights.safetensors")
-    runtime.save_atomic(save_canonical, model, weights)
-    test_loss, test_accuracy = evaluate()
-    summary = {
-        "model": "LeNet5",
-        "backend": "keras",
-        "device": device,
-        "epochs": len(history),
-        "test_loss": test_loss,
-        "test_accuracy": test_accuracy,
-        "seconds": round(time.perf_counter() - began, 3),
-    }
-    runtime.finish(args.out, summary, history, n)
+    began = time.perf_counter()
+    if runtime.fit(training, data, to_device, args, history, save_checkpoint):
+        weights = os.path.join(args.out, "weights.safetensors")
+        runtime.save_atomic(save_canonical, model, weights)
+        about = {
+            "model": "LeNet5",
+            "backend": "keras",
+            "device": device,
+        }
+        runtime.finish(training, data, to_device, args, about, history, began)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import time
 
+import numpy as np
 import runtime
 import torch
 from model import Forecast, load_canonical, save_canonical
@@ -116,8 +117,6 @@ def main() -> None:
     description = __doc__.split("\n")[0]
     parser = runtime.arguments(description, EPOCHS, BATCH, SEED, "fp32")
     args = parser.parse_args()
-    epochs, batch = args.epochs, args.batch
-
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
     # Reproducible runs: cuDNN picks deterministic kernels (so would
@@ -125,101 +124,46 @@ def main() -> None:
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
     device = pick_device(args.device)
-    arrays = runtime.load_arrays(args.data)
-    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in arrays)
-    n = len(x_train)
+    data = runtime.load_arrays(args.data)
 
     model = Forecast()
     if args.init and not args.resume:
         load_canonical(model, args.init)
     model = model.to(device)
-    training = Training(model, epochs, args.precision)
+    training = Training(model, args.epochs, args.precision)
 
-    start_epoch, history = 0, []
+    history = []
     checkpoint_path = os.path.join(args.out, "checkpoint.pt")
-    metrics_path = os.path.join(args.out, "metrics.jsonl")
     if args.resume:
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
         training.load_state_dict(state)
         torch.set_rng_state(state["rng"])
-        start_epoch, history = state["epoch"], state["history"]
-        print(f"resuming at epoch {start_epoch + 1} from {checkpoint_path}", flush=True)
-    runtime.start_log(metrics_path, history)
+        history = state["history"]
+        print(
+            f"resuming at epoch {len(history) + 1} from {checkpoint_path}", flush=True
+        )
 
-    def batches(x: Tensor, y: Tensor, order=None, rng=None):
-        for i in range(0, len(x), batch):
-            if order is None:
-                index = slice(i, i + batch)
-            else:
-                index = torch.from_numpy(order[i : i + batch])
-            xb, yb = x[index], y[index]
-            # page-locked, so that the copies run asynchronously
-            if device.type == "cuda":
-                xb, yb = xb.pin_memory(), yb.pin_memory()
-            yield xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+    def to_device(x: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
+        xb, yb = torch.from_numpy(x), torch.from_numpy(y)
+        if device.type == "cuda":  # page-locked, so that the copies run asynchronously
+            xb, yb = xb.pin_memory(), yb.pin_memory()
+        return xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
 
-    def evaluate() -> tuple[float, float]:
-        total_loss = torch.zeros((), device=device)
-        total_correct = torch.zeros((), device=device)
-        for xb, yb in batches(x_test, y_test):
-            loss, correct = training.evaluate(xb, yb)
-            total_loss += loss.float() * len(xb)
-            total_correct += correct
-        count = max(len(x_test), 1)
-        return total_loss.item() / count, total_correct.item() / count
-
-    progress = runtime.Progress(not args.quiet)
-    began = time.perf_counter()
-    for epoch in range(start_epoch, epochs):
-        order = runtime.epoch_order(args.seed, epoch, n)
-        augment_rng = None
-        total_loss = torch.zeros((), device=device)
-        total_correct = torch.zeros((), device=device)
-        seen, t0 = 0, time.perf_counter()
-        for xb, yb in batches(x_train, y_train, order, augment_rng):
-            loss, correct = training.step(xb, yb)
-            total_loss += loss.float() * len(xb)
-            total_correct += correct
-            seen += len(xb)
-            if args.log_batches:  # reads the loss every batch: slower
-                record = {"epoch": epoch + 1, "loss": loss.item()}
-                runtime.append_line(os.path.join(args.out, "batches.jsonl"), record)
-            if progress.due():
-                rate = seen / max(time.perf_counter() - t0, 1e-9)
-                progress.show(
-                    f"epoch {epoch + 1}/{epochs} batch {seen}/{n} "
-                    f"loss {total_loss.item() / seen:.4f} {rate:,.0f} samples/s"
-                )
-        progress.done()
-        elapsed = time.perf_counter() - t0
-        lr = training.lr
-        training.end_epoch()
-        test = evaluate()
-        sums = (total_loss.item(), total_correct.item())
-        record = runtime.epoch_record(epoch, n, sums, test, lr, elapsed)
-        runtime.log_epoch(metrics_path, history, record, epochs)
+    def save_checkpoint(epochs_done: int) -> None:
         state = {**training.state_dict(), "rng": torch.get_rng_state()}
-        state.update(epoch=epoch + 1, history=history)
+        state.update(epoch=epochs_done, history=history)
         runtime.save_atomic(torch.save, state, checkpoint_path)
-        if args.stop_after and epoch + 1 >= args.stop_after:
-            print(
-                f"stopped after epoch {epoch + 1}; continue with --resume", flush=True
-            )
-            return
 
-    weights = os.path.join(args.out, "weights.safetensors")
-    runtime.save_atomic(save_canonical, model, weights)
-    test_loss, test_accuracy = evaluate()
-    summary = {
-        "model": "Forecast",
-        "backend": "torch",
-        "device": str(device),
-        "epochs": len(history),
-        "test_loss": test_loss,
-        "test_accuracy": test_accuracy,
-        "seconds": round(time.perf_counter() - began, 3),
-    }
-    runtime.finish(args.out, summary, history, n)
+    began = time.perf_counter()
+    if runtime.fit(training, data, to_device, args, history, save_checkpoint):
+        weights = os.path.join(args.out, "weights.safetensors")
+        runtime.save_atomic(save_canonical, model, weights)
+        about = {
+            "model": "Forecast",
+            "backend": "torch",
+            "device": str(device),
+        }
+        runtime.finish(training, data, to_device, args, about, history, began)
 
 
 if __name__ == "__main__":
