@@ -139,6 +139,43 @@ def test_resume_after_kill_ends_with_the_same_weights(tmp_path: Path) -> None:
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 6
 
 
+@pytest.mark.parametrize("backend", ["torch", "keras"])
+def test_early_stopping_stops_a_resumed_run_where_a_whole_one_stops(
+    tmp_path: Path, backend: str
+) -> None:
+    """No test loss improves by 100: the first epoch sets the best, the next two are stale,
+    so the run stops after epoch 3 of 6. A run stopped after epoch 2 and resumed counts the
+    stale epochs from its history and stops after epoch 3 too."""
+    spec = tmp_path / "early.net"
+    spec.write_text(
+        RESUMABLE.replace(
+            "epochs = 6", "epochs = 6\n  early_stopping = early_stopping(patience=2, min_delta=100)"
+        )
+    )
+    folder = tmp_path / "code"
+    done = specc("compile", str(spec), "--backend", backend, "-o", str(folder), "--data")
+    assert done.returncode == 0, done.stderr
+
+    def train(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "train.py", "--quiet", *args]
+        return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=300)
+
+    whole = train("--out", "whole")
+    assert whole.returncode == 0, whole.stderr
+    assert "early stop: no improvement for 2 epochs" in whole.stdout
+    assert len((folder / "whole" / "metrics.jsonl").read_text().splitlines()) == 3
+    assert json.loads((folder / "whole" / "summary.json").read_text())["epochs"] == 3
+
+    first = train("--out", "parts", "--stop-after", "2")
+    assert first.returncode == 0, first.stderr
+    assert not (folder / "parts" / "summary.json").exists()
+    resumed = train("--out", "parts", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "early stop" in resumed.stdout
+    assert (folder / "parts" / "metrics.jsonl").read_text().count("\n") == 3
+    assert json.loads((folder / "parts" / "summary.json").read_text())["epochs"] == 3
+
+
 def test_run_reports_data_that_does_not_fit(tmp_path: Path) -> None:
     data = tmp_path / "d.npz"
     np.savez(
