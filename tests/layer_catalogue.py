@@ -21,9 +21,10 @@ TRAINING = {
     "Tagger": "loss = cross_entropy\n  optimizer = adam(lr=1e-2)",
     "Encoder": "loss = cross_entropy\n  optimizer = adam(lr=1e-3)",
     "Volumes": "loss = cross_entropy\n  optimizer = sgd(lr=0.05, momentum=0.9)",
+    "Masked": "loss = cross_entropy\n  optimizer = adam(lr=1e-2)",
 }
 #: model -> the `classes` of its synthetic data
-CLASSES = {"Text": 3, "Volumes": 5, "Tagger": 5, "Encoder": 3}
+CLASSES = {"Text": 3, "Volumes": 5, "Tagger": 5, "Encoder": 3, "Masked": 3}
 
 
 def specs() -> list[Path]:

@@ -8,6 +8,8 @@ import builtins
 import keyword
 import re
 
+from specc.ir.net import Net
+
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = (
     set(keyword.kwlist)
@@ -35,3 +37,14 @@ def identifier(name: str, reserved: set[str] | frozenset[str] = frozenset()) -> 
 
 def class_name(name: str) -> PythonIdentifier:
     return identifier(name if name[:1].isupper() else name[:1].upper() + name[1:])
+
+
+def mask_variables(net: Net, taken: set[str]) -> dict[str, str]:
+    """The padding-mask variable of each `mask_zero` embedding: `<token input>_mask`."""
+    out: dict[str, str] = {}
+    for node in net.layers:
+        if node.kind == "embedding" and getattr(node.op, "mask_zero", False):
+            name = identifier(f"{node.inputs[0]}_mask", frozenset(taken))
+            taken.add(name)
+            out[node.name] = name
+    return out

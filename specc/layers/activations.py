@@ -12,6 +12,7 @@ from specc.layers.base import Axis, Op, PositiveFloat, Shape, register, resolve_
 class _Activation(Op):
     family = "activation"
     shape_rule = "unchanged"
+    mask_rule = "steps"  # softmax over time excepted (specc/passes/masking.py)
 
 
 def _simple(name: str, doc: str) -> type[Op]:

@@ -173,6 +173,10 @@ class Op(BaseModel):
     input_dtype: ClassVar[str] = "float"
     #: the shape rule in one line, for docs/language.md (docs/gen_layers.py)
     shape_rule: ClassVar[str] = ""
+    #: what the kind does with a padding mask on its input (specc/passes/masking.py):
+    #: "steps" acts on each time step alone and passes the mask on, "consume" reads it
+    #: (recurrent layers, attention, pooling over time), "refuse" cannot take a masked input
+    mask_rule: ClassVar[Literal["steps", "consume", "refuse"]] = "refuse"
 
     @classmethod
     def argument_names(cls) -> list[str]:

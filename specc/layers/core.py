@@ -36,6 +36,7 @@ class Dense(Op):
     l2: Penalty = 0.0
     family = "dense"
     keyword_only = ("l1", "l2")
+    mask_rule = "steps"
     shape_rule = "[F] → [units]; [T, F] → [T, units] (acts on the last axis)"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -114,6 +115,7 @@ class Identity(Op):
     op: Literal["identity"] = "identity"
     family = "shape"
     shape_rule = "unchanged"
+    mask_rule = "steps"
 
 
 @register
@@ -122,6 +124,7 @@ class Dropout(Op):
     rate: Rate = 0.5
     family = "regularisation"
     shape_rule = "unchanged"
+    mask_rule = "steps"
 
 
 @register
@@ -170,6 +173,7 @@ class LayerNorm(Op):
     eps: PositiveFloat = 1e-5
     family = "normalisation"
     shape_rule = "[F] or [T, F], unchanged (normalises the last axis)"
+    mask_rule = "steps"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         (shape,) = inputs
@@ -192,13 +196,17 @@ class LayerNorm(Op):
 
 @register
 class Embedding(Op):
-    """Token ids [T] (an `int` input) -> vectors [T, dim]."""
+    """Token ids [T] (an `int` input) -> vectors [T, dim]. `mask_zero=true`: token id 0 is
+    padding, after each sequence's real tokens; the layers that read sequences skip it."""
 
     op: Literal["embedding"] = "embedding"
     vocab: Positive
     dim: Positive
+    #: token id 0 marks padding (trailing): the output carries a padding mask
+    mask_zero: bool = False
     family = "sequence"
     input_dtype = "int"
+    keyword_only = ("mask_zero",)
     shape_rule = "token ids [T] (an `int` input) → [T, dim]"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:

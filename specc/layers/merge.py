@@ -11,6 +11,7 @@ class _Elementwise(Op):
     arity = "many"
     family = "merge"
     shape_rule = "two or more equal shapes → the same shape"
+    mask_rule = "steps"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         first = inputs[0]
@@ -43,6 +44,7 @@ class Concat(Op):
     arity = "many"
     family = "merge"
     shape_rule = "shapes equal except on `axis` → the sum along `axis`"
+    mask_rule = "steps"  # on the feature axis only (specc/passes/masking.py)
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
         first = inputs[0]

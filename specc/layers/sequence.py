@@ -32,6 +32,7 @@ class _Recurrent(Op):
     units: Positive
     return_sequences: bool = False
     family = "sequence"
+    mask_rule = "consume"
     #: gate blocks per unit: rnn 1, gru 3, lstm 4
     gates: ClassVar[int] = 1
     shape_rule = "[T, F] → [units], or [T, units] with `return_sequences=true`"
@@ -104,6 +105,7 @@ class Bidirectional(Op):
     #: or mean (Keras's `merge_mode`)
     merge: Literal["concat", "sum", "mul", "ave"] = "concat"
     family = "sequence"
+    mask_rule = "consume"
     keyword_only = ("merge",)
     shape_rule = (
         "as the wrapped layer, with the last axis doubled (`merge=concat`) or kept "
@@ -136,6 +138,7 @@ class MultiheadAttention(Op):
     dropout: Rate = 0.0
     causal: bool = False
     family = "sequence"
+    mask_rule = "consume"
     arity = "one_or_two"
     keyword_only = ("causal",)
     shape_rule = (
@@ -183,6 +186,7 @@ class PositionEmbedding(Op):
 
     op: Literal["position_embedding"] = "position_embedding"
     family = "sequence"
+    mask_rule = "steps"
     shape_rule = "[T, F], unchanged (adds a learned [T, F] table)"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -204,6 +208,7 @@ class SinusoidalPosition(Op):
 
     op: Literal["sinusoidal_position"] = "sinusoidal_position"
     family = "sequence"
+    mask_rule = "steps"
     shape_rule = "[T, F] with F even, unchanged (adds a fixed sin/cos table)"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
@@ -220,6 +225,7 @@ class SinusoidalPosition(Op):
 
 class _GlobalPool1d(Op):
     family = "pooling"
+    mask_rule = "consume"  # over the real steps only
     shape_rule = "[T, F] → [F] (over the time axis)"
 
     def output_shape(self, inputs: list[Shape]) -> Shape:

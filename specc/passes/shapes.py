@@ -7,6 +7,7 @@ from specc.ir.net import Input, Net, Node
 from specc.layers import ShapeError
 from specc.layers.base import fmt
 from specc.passes.expand import RawNet
+from specc.passes.masking import check_masks
 
 
 def infer(raw: RawNet, diags: Diagnostics) -> Net | None:
@@ -73,6 +74,7 @@ def infer(raw: RawNet, diags: Diagnostics) -> Net | None:
         )
     if not ok or raw.output is None:
         return None
-    return Net(
+    net = Net(
         name=raw.name, nodes=tuple(out), inputs=tuple(raw.inputs), output=raw.output, span=raw.span
     )
+    return net if check_masks(net, diags) else None

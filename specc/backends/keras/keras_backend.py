@@ -25,7 +25,7 @@ from specc.backends.keras.translations import (
     Site,
     call_line,
 )
-from specc.backends.naming import identifier
+from specc.backends.naming import identifier, mask_variables
 from specc.backends.runtime import runtime_module
 from specc.backends.templating import py_literal as lit
 from specc.backends.templating import render
@@ -33,6 +33,7 @@ from specc.ir.net import Net, Node, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import fmt
 from specc.layers.layout import layout_of
+from specc.passes.masking import mask_sources
 
 # names the emitted module defines at top level: variables must not shadow them
 HELPERS = frozenset(
@@ -44,6 +45,7 @@ HELPERS = frozenset(
         "Gelu",
         "LogSoftmax",
         "AttentionInit",
+        "MaskedMaxPool1D",
         "canonical_state",
         "save_canonical",
         "load_canonical",
@@ -153,6 +155,8 @@ class KerasBackend(Backend):
         variables = plan_variables(net, reserved=frozenset(reserved))
         names = Names({n.ident for n in net.nodes})
         taken = set(variables.names.values()) | reserved
+        masks = mask_variables(net, taken)
+        sources = mask_sources(net)
         inputs: list[str] = []
         input_lines: list[str] = []
         steps: list[Step] = []
@@ -186,7 +190,8 @@ class KerasBackend(Backend):
             ins = [net.node(i).shape for i in node.inputs]
             in_vars = [variables.of(i) for i in node.inputs]
             out = variables.of(node.name)
-            lines = self.translate(node, ins, in_vars, out, names)
+            in_masks = [masks.get(sources[i] or "") for i in node.inputs]
+            lines = self.translate(node, ins, in_vars, out, names, in_masks, masks.get(node.name))
             steps.append(Step(lines, fmt(node.shape or ())))
         output = variables.of(net.output)
         to_first = layout_of(net.output_shape).to_channels_first
@@ -217,14 +222,30 @@ class KerasBackend(Backend):
         )
 
     def translate(
-        self, node: Node, ins: list[Any], xs: list[str], out: str, names: Names
+        self,
+        node: Node,
+        ins: list[Any],
+        xs: list[str],
+        out: str,
+        names: Names,
+        in_masks: list[str | None] | None = None,
+        mask_out: str | None = None,
     ) -> list[str]:
         """The forward lines for one node: a chain of layer calls from the inputs to `out`."""
         translation = TRANSLATIONS.get(node.op.op)
         if translation is None:
             raise self.unsupported(node, f"`{node.op.op}`")
         site = Site(
-            node, ins, xs, out, names, self.used_helpers, self.weight_layers, self.unsupported
+            node,
+            ins,
+            xs,
+            out,
+            names,
+            self.used_helpers,
+            self.weight_layers,
+            self.unsupported,
+            in_masks or [None] * len(ins),
+            mask_out,
         )
         return translation(site)
 

@@ -89,6 +89,27 @@ class Site(NodeSite):
     helpers: set[str]  # the emitted module's helper definitions this model needs
     weights: set[str]  # the Keras layer classes with weights, for the canonical mapping
     unsupported: Callable[..., BackendError]
+    #: each input's padding-mask variable (True at real steps), None where unpadded
+    masks: list[str | None] = field(default_factory=list)
+    #: the mask variable this node defines (a `mask_zero` embedding)
+    mask_out: str | None = None
+
+    @property
+    def x(self) -> str:
+        return self.xs[0]
+
+    @property
+    def mask(self) -> str | None:
+        """The first input's padding mask."""
+        return self.masks[0] if self.masks else None
+
+    def masked_call(self, ctor: str) -> list[str]:
+        """`ctor` applied to the input and, where it is padded, its mask (`mask=`): the
+        emitted code hands every mask over explicitly, never through Keras's implicit
+        propagation (which stops at layers without mask support and would also mask padded
+        query steps in attention)."""
+        arg = self.x if self.mask is None else f"{self.x}, mask={self.mask}"
+        return [call_line(self.out, ctor, arg)]
 
     @property
     def name(self) -> str:
@@ -150,6 +171,10 @@ def _gelu(s: Site) -> list[str]:
 
 @translates("softmax")
 def _softmax(s: Site) -> list[str]:
+    if s.mask is not None:
+        # over the features of a padded sequence: Keras's Softmax layer would take the
+        # sequence's Keras mask [N, T] as a mask over [N, T, F] and fail
+        return s.chain(f'layers.Activation("softmax", name={s.name})')
     axis = keras_axis(resolve_axis("softmax", s.op.axis, s.shape), s.shape)
     return s.chain(f"layers.Softmax(axis={axis}, name={s.name})")
 
@@ -456,11 +481,16 @@ def _layernorm(s: Site) -> list[str]:
 @translates("embedding")
 def _embedding(s: Site) -> list[str]:
     s.weights.add("Embedding")
-    return s.chain(
+    lines = s.chain(
         f"layers.Embedding({s.op.vocab}, {s.op.dim}, embeddings_initializer="
         "keras.initializers.RandomNormal(mean=0.0, stddev=1.0), "
         f"mask_zero=False, name={s.name})"
     )
+    if s.mask_out is None:
+        return lines
+    # token 0 is padding, after each sequence's real tokens; the mask is passed explicitly
+    s.helpers.add("ops")
+    return [f"{s.mask_out} = ops.not_equal({s.x}, 0)  # True at real steps", *lines]
 
 
 _RNN = {"rnn": "layers.SimpleRNN", "lstm": "layers.LSTM", "gru": "layers.GRU"}
@@ -487,6 +517,8 @@ def _recurrent(s: Site) -> list[str]:
         args.append("unit_forget_bias=False")
     if cell.op == "gru":
         args.append("reset_after=True")  # PyTorch's formulation
+    if s.mask is not None:  # padded steps' outputs are zero (PyTorch's pad_packed_sequence)
+        args.append(f"zero_output_for_mask={lit(cell.return_sequences)}")
     args += [
         "dropout=0.0",
         "recurrent_dropout=0.0",
@@ -496,10 +528,10 @@ def _recurrent(s: Site) -> list[str]:
         "unroll=False",
     ]
     if not bidirectional:
-        return s.chain(f"{_RNN[cell.op]}({', '.join(args)}, name={s.name})")
+        return s.masked_call(f"{_RNN[cell.op]}({', '.join(args)}, name={s.name})")
     inner = f"{_RNN[cell.op]}({', '.join(args)})"
     merge = lit(op.merge)
-    return s.chain(f"layers.Bidirectional({inner}, merge_mode={merge}, name={s.name})")
+    return s.masked_call(f"layers.Bidirectional({inner}, merge_mode={merge}, name={s.name})")
 
 
 @translates("multihead_attention")
@@ -516,10 +548,19 @@ def _attention(s: Site) -> list[str]:
     )
     q = s.xs[0]
     kv = s.xs[1] if len(s.xs) > 1 else s.xs[0]
+    lines = []
+    if s.mask is not None:
+        # a copy without Keras's mask: Keras would also mask the padded query steps
+        s.helpers.add("ops")
+        lines.append("# the query without its Keras mask: padded query steps attend as in torch")
+        q = f"ops.copy({q})"
     call = f"query={q}, value={kv}, key={kv}"
+    kv_mask = s.masks[-1] if s.masks else None
+    if kv_mask is not None:  # [N, 1, S]: True where a key step is real
+        call += f", attention_mask=ops.expand_dims({kv_mask}, 1)"
     if op.causal:
         call += ", use_causal_mask=True"  # step t attends to key steps 0..t
-    return [call_line(s.out, ctor, call)]
+    return [*lines, call_line(s.out, ctor, call)]
 
 
 # ----- positions and pooling over time -----------------------------------------------------------
@@ -540,5 +581,13 @@ def _sinusoidal_position(s: Site) -> list[str]:
 
 @translates("global_avgpool1d", "global_maxpool1d")
 def _global_pool1d(s: Site) -> list[str]:
+    if s.mask is not None:  # over the real steps only
+        if s.op.op == "global_avgpool1d":
+            return s.masked_call(
+                f'layers.GlobalAveragePooling1D(data_format="channels_last", keepdims=False, '
+                f"name={s.name})"
+            )
+        s.helpers.add("MaskedMaxPool1D")
+        return s.masked_call(f"MaskedMaxPool1D(name={s.name})")
     cls = "GlobalAveragePooling1D" if s.op.op == "global_avgpool1d" else "GlobalMaxPooling1D"
     return s.chain(f'layers.{cls}(data_format="channels_last", keepdims=False, name={s.name})')

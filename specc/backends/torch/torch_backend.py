@@ -10,7 +10,7 @@ from typing import Any
 
 from specc.backends.base import Backend, plan_variables
 from specc.backends.codefmt import format_code
-from specc.backends.naming import class_name, identifier
+from specc.backends.naming import class_name, identifier, mask_variables
 from specc.backends.runtime import runtime_module
 from specc.backends.templating import render
 from specc.backends.torch.torch_training import gan_context, supervised_context
@@ -18,6 +18,7 @@ from specc.backends.torch.translations import TRANSLATIONS, Layer, Site
 from specc.ir.net import Net, Node, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import fmt
+from specc.passes.masking import mask_sources
 
 
 @dataclass
@@ -80,7 +81,10 @@ class TorchBackend(Backend):
 
     # ----- models -------------------------------------------------------------------------
     def model(self, net: Net) -> Model:
-        variables = plan_variables(net)
+        helpers = frozenset({"packed_rnn", "masked_mean", "masked_max"})
+        variables = plan_variables(net, reserved=helpers)
+        masks = mask_variables(net, set(variables.names.values()))
+        sources = mask_sources(net)
         layers: list[Layer] = []
         steps: list[Step] = []
         renames: dict[str, str] = {}
@@ -95,7 +99,10 @@ class TorchBackend(Backend):
             ins = [net.node(i).shape for i in node.inputs]
             in_vars = [variables.of(i) for i in node.inputs]
             out = variables.of(node.name)
-            layer, lines = self.translate(node, attr, ins, in_vars, out)
+            in_masks = [masks.get(sources[i] or "") for i in node.inputs]
+            layer, lines = self.translate(
+                node, attr, ins, in_vars, out, in_masks, masks.get(node.name)
+            )
             if layer is not None:
                 layers.append(layer)
             if getattr(node.op, "l1", 0.0) or getattr(node.op, "l2", 0.0):
@@ -118,7 +125,14 @@ class TorchBackend(Backend):
         )
 
     def translate(
-        self, node: Node, attr: str, ins: list[Any], xs: list[str], out: str
+        self,
+        node: Node,
+        attr: str,
+        ins: list[Any],
+        xs: list[str],
+        out: str,
+        in_masks: list[str | None] | None = None,
+        mask_out: str | None = None,
     ) -> tuple[Layer | None, list[str]]:
         """The module to build (if any) and the forward lines for one node."""
         translation = TRANSLATIONS.get(node.op.op)
@@ -132,6 +146,8 @@ class TorchBackend(Backend):
             out=out,
             helpers=self.used_helpers,
             unsupported=self.unsupported,
+            masks=in_masks or [None] * len(ins),
+            mask_out=mask_out,
         )
         return translation(site)
 

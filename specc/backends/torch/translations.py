@@ -35,10 +35,19 @@ class Site(NodeSite):
     out: str
     helpers: set[str]  # the emitted module's helper definitions this model needs
     unsupported: Callable[..., BackendError]
+    #: each input's padding-mask variable (True at real steps), None where unpadded
+    masks: list[str | None] = field(default_factory=list)
+    #: the mask variable this node defines (a `mask_zero` embedding)
+    mask_out: str | None = None
 
     @property
     def x(self) -> str:
         return self.xs[0]
+
+    @property
+    def mask(self) -> str | None:
+        """The first input's padding mask."""
+        return self.masks[0] if self.masks else None
 
     def assign(self, expr: str) -> list[str]:
         return [f"{self.out} = {expr}"]
@@ -260,7 +269,11 @@ def _layernorm(s: Site) -> Translation:
 # ----- sequences and attention -------------------------------------------------------------------
 @translates("embedding")
 def _embedding(s: Site) -> Translation:
-    return s.module(f"nn.Embedding({s.op.vocab}, {s.op.dim})")
+    layer, lines = s.module(f"nn.Embedding({s.op.vocab}, {s.op.dim})")
+    if s.mask_out is None:
+        return layer, lines
+    # token 0 is padding, after each sequence's real tokens
+    return layer, [f"{s.mask_out} = {s.x} != 0  # True at real steps", *lines]
 
 
 _RNN = {"rnn": "nn.RNN", "lstm": "nn.LSTM", "gru": "nn.GRU"}
@@ -285,26 +298,31 @@ def _recurrent(s: Site) -> Translation:
             setup.append(f"self.{s.attr}.bias_hh_{suffix}.requires_grad_(False)")
     layer = Layer(s.attr, code, setup)
     merge = op.merge if bidirectional else "concat"
+    # padded sequences: only the real steps run (packed), padded steps' outputs are zero
+    call = f"self.{s.attr}({s.x})"
+    if s.mask is not None:
+        s.helpers.add("packed_rnn")
+        call = f"packed_rnn(self.{s.attr}, {s.x}, {s.mask})"
     if cell.return_sequences:
         if merge == "concat":
-            return layer, [f"{s.out}, _ = self.{s.attr}({s.x})"]
+            return layer, [f"{s.out}, _ = {call}"]
         # features [forward | backward] -> [direction, units], combined over the directions
         reduce = {"sum": "sum", "mul": "prod", "ave": "mean"}[merge]
-        run, split = f"self.{s.attr}({s.x})[0]", f"unflatten(-1, (2, {cell.units}))"
+        run, split = f"{call}[0]", f"unflatten(-1, (2, {cell.units}))"
         line = f"{s.out} = {run}.{split}.{reduce}(dim=-2)"
         if len(line) + 8 > LIMIT:  # as ruff lays out a long chain, in `forward`'s body
             pad = " " * 12
             line = f"{s.out} = (\n{pad}{run}\n{pad}.{split}\n{pad}.{reduce}(dim=-2)\n        )"
         return layer, [line]
-    state = "(h, _)" if cell.op == "lstm" else "h"
+    state = "(h, _)" if cell.op == "lstm" and s.mask is None else "h"
     if bidirectional:
         # the final state of each direction: forward after the last step, backward after
         # the first
         return layer, [
-            f"_, {state} = self.{s.attr}({s.x})",
+            f"_, {state} = {call}",
             _merge_directions(s.out, "h[0]", "h[1]", merge),
         ]
-    return layer, [f"_, {state} = self.{s.attr}({s.x})", f"{s.out} = h[0]"]
+    return layer, [f"_, {state} = {call}", f"{s.out} = h[0]"]
 
 
 _MERGES = {
@@ -328,6 +346,9 @@ def _attention(s: Site) -> Translation:
     q = s.xs[0]
     kv = s.xs[1] if len(s.xs) > 1 else s.xs[0]
     call = f"self.{s.attr}({q}, {kv}, {kv}, need_weights=False"
+    kv_mask = s.masks[-1] if s.masks else None
+    if kv_mask is not None:  # True where blocked: the padded key steps
+        call += f", key_padding_mask=~{kv_mask}"
     if not op.causal:
         return Layer(s.attr, code), [f"{s.out}, _ = {call})"]
     steps, keys = s.ins[0][0], s.ins[-1][0]
@@ -363,5 +384,9 @@ def _sinusoidal_position(s: Site) -> Translation:
 
 @translates("global_avgpool1d", "global_maxpool1d")
 def _global_pool1d(s: Site) -> Translation:
+    if s.mask is not None:  # over the real steps only
+        fn = "masked_mean" if s.op.op == "global_avgpool1d" else "masked_max"
+        s.helpers.add(fn)
+        return None, s.assign(f"{fn}({s.x}, {s.mask})")
     fn = "torch.mean" if s.op.op == "global_avgpool1d" else "torch.amax"
     return None, s.assign(f"{fn}({s.x}, dim=1)")

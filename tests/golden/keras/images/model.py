@@ -107,6 +107,7 @@ class Gelu(layers.Layer):
     def __init__(self, approximate: bool, **kwargs) -> None:
         super().__init__(**kwargs)
         self.approximate = approximate
+        self.supports_masking = True  # per step: a padded sequence keeps its mask
 
     def call(self, x):
         return keras.activations.gelu(x, approximate=self.approximate)
@@ -120,6 +121,7 @@ class LogSoftmax(layers.Layer):
     def __init__(self, axis: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.axis = axis
+        self.supports_masking = True  # over features: a padded sequence keeps its mask
 
     def call(self, x):
         return ops.log_softmax(x, axis=self.axis)

@@ -56,6 +56,7 @@ class PositionEmbedding(layers.Layer):
     def __init__(self, steps: int, features: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.steps, self.features = steps, features
+        self.supports_masking = True  # per step: a padded sequence keeps its mask
 
     def build(self, input_shape: tuple) -> None:
         self.embeddings = self.add_weight(
@@ -79,6 +80,7 @@ class SinusoidalPosition(layers.Layer):
     def __init__(self, steps: int, features: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.steps, self.features = steps, features
+        self.supports_masking = True  # per step: a padded sequence keeps its mask
         t = np.arange(steps, dtype=np.float64)[:, None]
         rate = 10000.0 ** (-np.arange(0, features, 2, dtype=np.float64) / features)
         table = np.zeros((steps, features), dtype=np.float64)

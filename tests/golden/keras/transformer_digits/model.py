@@ -56,6 +56,7 @@ class Gelu(layers.Layer):
     def __init__(self, approximate: bool, **kwargs) -> None:
         super().__init__(**kwargs)
         self.approximate = approximate
+        self.supports_masking = True  # per step: a padded sequence keeps its mask
 
     def call(self, x):
         return keras.activations.gelu(x, approximate=self.approximate)
@@ -71,6 +72,7 @@ class PositionEmbedding(layers.Layer):
     def __init__(self, steps: int, features: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.steps, self.features = steps, features
+        self.supports_masking = True  # per step: a padded sequence keeps its mask
 
     def build(self, input_shape: tuple) -> None:
         self.embeddings = self.add_weight(

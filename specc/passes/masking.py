@@ -1,0 +1,121 @@
+"""Padding masks through a network: which values are sequences with padded steps, and where
+the mask comes from.
+
+A mask starts at `embedding(vocab, dim, mask_zero=true)`: token id 0 is padding, and padding
+is trailing (each sequence's real tokens come first). Each layer kind says what it does with
+a masked input (`Op.mask_rule`):
+
+- "steps" kinds act on each time step alone (dense, dropout, activations, layernorm,
+  positions, and merges of sequences over the feature axis) and pass the mask on;
+- "consume" kinds read it: recurrent layers run over the real steps only (their output
+  keeps the mask when they return every step, padded steps zero), attention ignores padded
+  key steps (its output keeps the query's mask), pooling over time pools the real steps;
+- every other kind refuses a masked input (a diagnostic): `flatten`, `reshape` or `conv1d`
+  would mix padded steps into real values without saying so.
+
+A value's mask is named by its source: the embedding node whose input holds the token ids.
+"""
+
+from __future__ import annotations
+
+from specc.diagnostics import Diagnostics
+from specc.ir.net import Net, Node
+from specc.layers.base import resolve_axis
+
+#: the mask of each node's output: the name of the `mask_zero` embedding it comes from
+MaskSources = dict[str, str | None]
+
+
+def _masked_sources(node: Node, sources: MaskSources) -> list[str]:
+    return sorted({s for i in node.inputs if (s := sources.get(i)) is not None})
+
+
+def mask_sources(net: Net, diags: Diagnostics | None = None) -> MaskSources:
+    """Every node's output mask (None: no padding). With `diags`, misuse becomes
+    diagnostics; the mask of a node in error is dropped so one mistake gives one error."""
+    sources: MaskSources = {}
+    for node in net.nodes:
+        sources[node.name] = None
+        if node.kind == "input":
+            continue
+        op = node.op
+        if node.kind == "embedding":
+            sources[node.name] = node.name if getattr(op, "mask_zero", False) else None
+            continue
+        found = _masked_sources(node, sources)
+        if not found:
+            continue
+        problem = _refusal(net, node, found)
+        if problem is not None:
+            if diags is not None:
+                message, help = problem
+                ins = [net.node(i).shape or () for i in node.inputs]
+                diags.error(
+                    "E0504" if len(found) == 1 else "E0505",
+                    message,
+                    node.span,
+                    label="input is a padded sequence "
+                    + " and ".join("[" + ", ".join(map(str, s)) + "]" for s in ins),
+                    help=help,
+                )
+            continue
+        source = found[0]
+        if node.kind in ("rnn", "lstm", "gru", "bidirectional"):
+            cell = op.layer if node.kind == "bidirectional" else op
+            sources[node.name] = source if cell.return_sequences else None
+        elif node.kind == "multihead_attention":
+            sources[node.name] = sources[node.inputs[0]]  # the query's
+        elif op.mask_rule == "steps":
+            sources[node.name] = source
+    return sources
+
+
+def _refusal(net: Net, node: Node, found: list[str]) -> tuple[str, str] | None:
+    """(message, help) when `node` cannot take its masked inputs."""
+    op, kind = node.op, node.kind
+    first = net.node(node.inputs[0]).shape or ()
+    if kind == "multihead_attention":
+        return None  # cross-attention: the query and the keys may have masks of their own
+    if len(found) > 1:
+        return (
+            f"`{kind}` joins sequences padded by different masks "
+            f"({', '.join(f'`{s}`' for s in found)})",
+            "give the branches one `mask_zero` embedding, or pool each branch over time first",
+        )
+    if op.mask_rule == "refuse":
+        return (
+            f"`{kind}` cannot take a padded sequence: it would mix the padded steps (token 0 "
+            "of the `mask_zero` embedding) into the real ones",
+            "pool over time first (`global_avgpool1d`, `global_maxpool1d`), or take the last "
+            "real step with `lstm`/`gru`/`rnn` (return_sequences=false)",
+        )
+    axis = getattr(op, "axis", None)
+    if axis is not None and len(first) == 2 and resolve_axis(kind, axis, first) != 1:
+        return (
+            f"`{kind}` over the time axis of a padded sequence would mix padded steps into "
+            "the real ones",
+            "use the feature axis (the default), or pool over time first",
+        )
+    return None
+
+
+def check_masks(net: Net, diags: Diagnostics) -> bool:
+    """Diagnose masks that reach layers which cannot take them; False on errors."""
+    errors = sum(d.is_error for d in diags.items)
+    sources = mask_sources(net, diags)
+    output = sources.get(net.output)
+    if output is not None:
+        diags.warning(
+            "W0501",
+            f"the model's output {_fmt(net.output_shape)} is a padded sequence: the loss and "
+            "metrics count its padded steps too",
+            net.node(net.output).span,
+            help="pool over time, or return the last real step (`lstm(..., "
+            "return_sequences=false)`); per-step losses that skip padding are not "
+            "expressible yet",
+        )
+    return sum(d.is_error for d in diags.items) == errors
+
+
+def _fmt(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
