@@ -157,7 +157,7 @@ def test_emitted_gan_code_is_ruff_clean(tmp_path: Path) -> None:
     for name, text in variants.items():
         result = compile_spec(text)
         files = get_backend("keras").emit(result.spec, result.source.text)
-        assert set(files) == {"model.py", "train.py"}
+        assert set(files) == {"model.py", "runtime.py", "train.py"}
         (tmp_path / name).mkdir()
         for file, code in files.items():
             (tmp_path / name / file).write_text(code, encoding="utf-8")

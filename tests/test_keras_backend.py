@@ -43,7 +43,7 @@ def test_shipped_spec_compiles(name: str) -> None:
 
 def test_dcgan_compiles_with_its_gan_trainer() -> None:
     files = _emit(_spec_path("dcgan"), is_path=True)
-    assert set(files) == {"model.py", "train.py"}
+    assert set(files) == {"model.py", "runtime.py", "train.py"}
 
 
 def _check_builds(name: str, tmp_path: Path) -> None:

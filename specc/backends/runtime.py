@@ -7,9 +7,15 @@ from __future__ import annotations
 from specc.backends.codefmt import format_code
 from specc.backends.templating import render
 from specc.ir.net import Spec
-from specc.ir.train_config import Supervised
+from specc.ir.train_config import Gan, Supervised
 
 
 def runtime_module(spec: Spec) -> str:
-    assert isinstance(spec.training, Supervised)
-    return format_code(render("common/runtime.py.j2", spec_path=spec.path, train=spec.training))
+    """runtime.py for the spec's training: supervised (`fit`) or adversarial (`fit_gan`)."""
+    training = spec.training
+    assert isinstance(training, (Supervised, Gan))
+    supervised = training if isinstance(training, Supervised) else None
+    gan = training if isinstance(training, Gan) else None
+    return format_code(
+        render("common/runtime.py.j2", spec_path=spec.path, train=supervised, gan=gan)
+    )

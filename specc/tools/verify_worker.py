@@ -12,6 +12,7 @@ compared channels-first and weights in the canonical (PyTorch) layout."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -377,6 +378,8 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     values = values if isinstance(values, (list, tuple)) else [values]
     for node, value in zip(names, values, strict=True):
         out[f"forward/{node}"] = _chw(np.asarray(value))
+    del probe, values, net  # each phase builds its own model: free the last one's memory
+    gc.collect()
     train = load_module(work / "keras" / "train.py", "verify_keras_train")
     masks = SharedMasks(job["seed"])
     masks.install_keras(keras)
@@ -411,8 +414,8 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     for key, value in models.canonical_state(net).items():
         if "running" not in key:
             out[f"grad/{key}"] = value
-    for v, value in zip(variables, saved, strict=True):
-        v.assign(value)
+    del net, training, tape, grads, saved, variables, watched, logits, stats
+    gc.collect()
     # the emitted optimizer, schedule and clipping: N steps over short epochs
     net = build(name)
     training = train.Training(net, job["epochs"], "fp32")

@@ -147,6 +147,7 @@ class KerasBackend(Backend):
             files["train.py"] = format_code(
                 render("keras/gan.py.j2", spec_path=spec.path, **gan_context(models, spec.training))
             )
+            files["runtime.py"] = runtime_module(spec)
         return files
 
     # ----- models -------------------------------------------------------------------------

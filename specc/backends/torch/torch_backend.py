@@ -77,6 +77,7 @@ class TorchBackend(Backend):
                     **gan_context(spec.training, self.model_list(spec)),
                 )
             )
+            files["runtime.py"] = runtime_module(spec)
         return files
 
     # ----- models -------------------------------------------------------------------------

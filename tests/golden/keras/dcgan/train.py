@@ -9,25 +9,23 @@ gets metrics.jsonl (losses, D(x) and D(G(z)) per epoch), samples/epoch_NNN.png (
 fixed latent batch), checkpoint.npz (each epoch; `--resume` continues from it),
 generator.safetensors and discriminator.safetensors (canonical names) and summary.json.
 
-The loop follows the PyTorch code: the same data order, a generator step after every
-D_STEPS discriminator steps, and the optimizers' updates written out with PyTorch's formulas.
+The loop follows the PyTorch code (runtime.py): the same data order, a generator step after
+every D_STEPS discriminator steps, and the optimizers' updates written out with PyTorch's formulas.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import struct
 import sys
 import time
-import zlib
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
+import runtime
 import tensorflow as tf
 from model import build_discriminator, build_generator, load_canonical, save_canonical
 
@@ -36,7 +34,6 @@ BATCH = 64
 SEED = 0
 COMPILE = False  # XLA
 LATENT_DIM = 100
-D_STEPS = 1
 LR = 0.0002
 GRID = 64
 
@@ -124,65 +121,14 @@ def to_score(x: tf.Tensor) -> tf.Tensor:
     return tf.sigmoid(x)
 
 
-def save_png(image: np.ndarray, path: str) -> None:
-    """Write an 8-bit grayscale [H, W] or RGB [H, W, 3] array as PNG (no imaging library)."""
-    height, width = image.shape[:2]
-    color = 2 if image.ndim == 3 else 0
-    rows = image.reshape(height, -1)
-    raw = b"".join(b"\x00" + row.tobytes() for row in rows)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-    png += chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(png)
-    os.replace(tmp, path)
-
-
-def save_grid(images: np.ndarray, path: str, columns: int = 8, gap: int = 2) -> None:
-    """Tile samples in [-1, 1] (channels-first) into one image."""
-    pixels = np.round((np.clip(np.asarray(images, np.float32), -1, 1) + 1) * 127.5)
-    pixels = pixels.astype(np.uint8)
-    n, c, h, w = pixels.shape
-    rows = -(-n // columns)
-    grid = np.zeros((rows * (h + gap) + gap, columns * (w + gap) + gap, c), np.uint8)
-    for i in range(n):
-        top, left = gap + (i // columns) * (h + gap), gap + (i % columns) * (w + gap)
-        grid[top : top + h, left : left + w] = pixels[i].transpose(1, 2, 0)
-    save_png(grid[..., 0] if c == 1 else grid, path)
-
-
-def save_atomic(arrays: dict[str, np.ndarray], path: str) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as handle:
+def save_npz(arrays: dict[str, np.ndarray], path: str) -> None:
+    with open(path, "wb") as handle:
         np.savez(handle, **arrays)
-    os.replace(tmp, path)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default="data.npz")
-    parser.add_argument("--out", default="run")
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--batch", type=int, default=BATCH)
-    parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument(
-        "--device", default="auto", choices=["auto", "cpu", "cuda", "mps"]
-    )
-    parser.add_argument(
-        "--resume", action="store_true", help="continue from checkpoint.npz"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
-    parser.add_argument("--sample", type=int, default=0, help="draw N samples and exit")
-    parser.add_argument("--sample-out", default="samples.png")
-    parser.add_argument(
-        "--stop-after", type=int, metavar="N", help="stop after epoch N (then --resume)"
-    )
+    description = __doc__.split("\n")[0]
+    parser = runtime.arguments(description, EPOCHS, BATCH, SEED)
     args = parser.parse_args()
     if args.device == "mps":
         parser.error(
@@ -198,16 +144,13 @@ def main() -> None:
 
     if args.sample:
         load_canonical(gen, os.path.join(args.out, "generator.safetensors"))
-        save_grid(
-            gen(latent(noise, args.sample), training=False).numpy(), args.sample_out
+        runtime.save_grid(
+            gen(latent(noise, args.sample), training=False), args.sample_out
         )
         print(f"wrote {args.sample} samples to {args.sample_out}")
         return
 
-    os.makedirs(os.path.join(args.out, "samples"), exist_ok=True)
-    with np.load(args.data, allow_pickle=False) as data:
-        x_train = np.ascontiguousarray(data["x_train"], dtype=np.float32)
-    n = len(x_train)
+    x_train = runtime.load_images(args.data)
     g_vars, d_vars = gen.trainable_variables, disc.trainable_variables
     g_opt = Optimizer(g_vars)
     d_opt = Optimizer(d_vars)
@@ -243,9 +186,16 @@ def main() -> None:
 
     train_step = tf.function(train_step, jit_compile=COMPILE, reduce_retracing=True)
 
-    start_epoch, history = 0, []
+    def train_batch(real: np.ndarray, g_step: bool) -> None:
+        train_step(tf.constant(real), g_step)
+
+    def take_sums() -> list[float]:
+        values = sums.numpy().tolist()
+        sums.assign(tf.zeros(4))
+        return values
+
+    history = []
     checkpoint_path = os.path.join(args.out, "checkpoint.npz")
-    metrics_path = os.path.join(args.out, "metrics.jsonl")
     if args.resume:
         with np.load(checkpoint_path, allow_pickle=False) as state:
             state = dict(state)
@@ -257,53 +207,12 @@ def main() -> None:
                 {k[len(name) :]: v for k, v in state.items() if k.startswith(name)}
             )
         noise.state.assign(state["rng"])
-        start_epoch, history = int(state["epoch"]), json.loads(str(state["history"]))
-        with open(metrics_path, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(record) + "\n" for record in history)
-        print(f"resuming at epoch {start_epoch + 1} from {checkpoint_path}", flush=True)
-    elif os.path.exists(metrics_path):
-        os.remove(metrics_path)
-
-    began = time.perf_counter()
-    for epoch in range(start_epoch, args.epochs):
-        order = np.random.default_rng(args.seed + epoch).permutation(n)
-        sums.assign(tf.zeros(4))
-        d_count = g_count = 0
-        t0 = time.perf_counter()
-        for step, i in enumerate(range(0, n, args.batch)):
-            real = tf.constant(x_train[order[i : i + args.batch]])
-            g_step = (step + 1) % D_STEPS == 0
-            train_step(real, g_step)
-            d_count += 1
-            g_count += g_step
-            if not args.quiet and sys.stderr.isatty():
-                sys.stderr.write(
-                    f"\repoch {epoch + 1}/{args.epochs} {i + len(real)}/{n}"
-                )
-        if not args.quiet and sys.stderr.isatty():
-            sys.stderr.write("\r" + " " * 40 + "\r")
-        means = sums.numpy().tolist()
-        elapsed = time.perf_counter() - t0
-        record = {
-            "epoch": epoch + 1,
-            "d_loss": means[0] / max(d_count, 1),
-            "g_loss": means[1] / max(g_count, 1),
-            "d_real": means[2] / max(d_count, 1),
-            "d_fake": means[3] / max(d_count, 1),
-            "seconds": round(elapsed, 3),
-            "samples_per_s": round(n / max(elapsed, 1e-9), 1),
-        }
-        history.append(record)
-        with open(metrics_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-        grid_path = os.path.join(args.out, "samples", f"epoch_{epoch + 1:03d}.png")
-        save_grid(gen(fixed, training=False).numpy(), grid_path)
+        history = json.loads(str(state["history"]))
         print(
-            f"epoch {epoch + 1:>3}/{args.epochs}  d_loss {record['d_loss']:.4f}  "
-            f"g_loss {record['g_loss']:.4f}  D(x) {record['d_real']:.3f}  "
-            f"D(G(z)) {record['d_fake']:.3f}  {record['samples_per_s']:,.0f} samples/s",
-            flush=True,
+            f"resuming at epoch {len(history) + 1} from {checkpoint_path}", flush=True
         )
+
+    def save_checkpoint(epochs_done: int) -> None:
         state = {}
         for net, name in ((gen, "generator"), (disc, "discriminator")):
             state.update(
@@ -312,33 +221,21 @@ def main() -> None:
         for opt, name in ((g_opt, "g_optimizer"), (d_opt, "d_optimizer")):
             state.update({f"{name}.{k}": v for k, v in opt.state().items()})
         state["rng"] = noise.state.numpy()
-        state["epoch"] = np.array(epoch + 1)
+        state["epoch"] = np.array(epochs_done)
         state["history"] = np.array(json.dumps(history))
-        save_atomic(state, checkpoint_path)
-        if args.stop_after and epoch + 1 >= args.stop_after:
-            print(f"stopping after epoch {epoch + 1} as asked", flush=True)
-            return
+        runtime.save_atomic(save_npz, state, checkpoint_path)
 
-    for net, name in ((gen, "generator"), (disc, "discriminator")):
-        tmp = os.path.join(args.out, f"{name}.safetensors.tmp")
-        save_canonical(net, tmp)
-        os.replace(tmp, os.path.join(args.out, f"{name}.safetensors"))
-    summary = {
-        "gan": "DCGAN",
-        "backend": "keras",
-        "device": device,
-        "epochs": len(history),
-        "seconds": round(time.perf_counter() - began, 3),
-        "final": history[-1] if history else None,
-    }
-    tmp = os.path.join(args.out, "summary.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2)
-    os.replace(tmp, os.path.join(args.out, "summary.json"))
-    print(
-        f"done: {len(history)} epochs in {summary['seconds']:.1f} s on {device}",
-        flush=True,
-    )
+    def sample() -> np.ndarray:
+        return gen(fixed, training=False).numpy()
+
+    began = time.perf_counter()
+    steps = (train_batch, take_sums, sample)
+    if runtime.fit_gan(*steps, x_train, args, history, save_checkpoint):
+        for net, name in ((gen, "generator"), (disc, "discriminator")):
+            path = os.path.join(args.out, f"{name}.safetensors")
+            runtime.save_atomic(save_canonical, net, path)
+        about = {"gan": "DCGAN", "backend": "keras", "device": device}
+        runtime.finish(about, history, began, args.out)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,11 @@ generator.safetensors and discriminator.safetensors (canonical names) and summar
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import struct
-import sys
 import time
-import zlib
 
 import numpy as np
+import runtime
 import torch
 import torch.nn.functional as F
 from model import Discriminator, Generator, load_canonical, save_canonical
@@ -29,7 +25,6 @@ EPOCHS = 30
 BATCH = 64
 SEED = 0
 LATENT_DIM = 100
-D_STEPS = 1
 GRID = 64
 
 
@@ -63,45 +58,6 @@ def to_score(x: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(x)
 
 
-def save_png(image: np.ndarray, path: str) -> None:
-    """Write an 8-bit grayscale [H, W] or RGB [H, W, 3] array as PNG (no imaging library)."""
-    height, width = image.shape[:2]
-    color = 2 if image.ndim == 3 else 0
-    rows = image.reshape(height, -1)
-    raw = b"".join(b"\x00" + row.tobytes() for row in rows)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-    png += chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(png)
-    os.replace(tmp, path)
-
-
-def save_grid(images: torch.Tensor, path: str, columns: int = 8, gap: int = 2) -> None:
-    """Tile samples in [-1, 1] (channels-first) into one image."""
-    pixels = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round()
-    pixels = pixels.to(torch.uint8).numpy()
-    n, c, h, w = pixels.shape
-    rows = -(-n // columns)
-    grid = np.zeros((rows * (h + gap) + gap, columns * (w + gap) + gap, c), np.uint8)
-    for i in range(n):
-        top, left = gap + (i // columns) * (h + gap), gap + (i % columns) * (w + gap)
-        grid[top : top + h, left : left + w] = pixels[i].transpose(1, 2, 0)
-    save_png(grid[..., 0] if c == 1 else grid, path)
-
-
-def save_atomic(obj: object, path: str) -> None:
-    tmp = f"{path}.tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def optimizers(gen: torch.nn.Module, disc: torch.nn.Module) -> tuple:
     """The spec's generator and discriminator optimizers."""
     g_opt = torch.optim.Adam(
@@ -114,48 +70,61 @@ def optimizers(gen: torch.nn.Module, disc: torch.nn.Module) -> tuple:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default="data.npz")
-    parser.add_argument("--out", default="run")
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--batch", type=int, default=BATCH)
-    parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument(
-        "--device", default="auto", choices=["auto", "cpu", "cuda", "mps"]
-    )
-    parser.add_argument(
-        "--resume", action="store_true", help="continue from checkpoint.pt"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
-    parser.add_argument("--sample", type=int, default=0, help="draw N samples and exit")
-    parser.add_argument("--sample-out", default="samples.png")
-    parser.add_argument(
-        "--stop-after", type=int, metavar="N", help="stop after epoch N (then --resume)"
-    )
-    args = parser.parse_args()
+    description = __doc__.split("\n")[0]
+    args = runtime.arguments(description, EPOCHS, BATCH, SEED).parse_args()
     torch.manual_seed(args.seed)
     device = pick_device(args.device)
     gen = Generator().to(device)
     disc = Discriminator().to(device)
 
-    if args.sample:
-        load_canonical(gen, os.path.join(args.out, "generator.safetensors"))
+    def generate(z: torch.Tensor) -> np.ndarray:
         gen.eval()
         with torch.no_grad():
-            save_grid(gen(latent(args.sample).to(device)), args.sample_out)
+            return gen(z.to(device)).float().cpu().numpy()
+
+    if args.sample:
+        load_canonical(gen, os.path.join(args.out, "generator.safetensors"))
+        runtime.save_grid(generate(latent(args.sample)), args.sample_out)
         print(f"wrote {args.sample} samples to {args.sample_out}")
         return
 
-    os.makedirs(os.path.join(args.out, "samples"), exist_ok=True)
-    with np.load(args.data, allow_pickle=False) as data:
-        x_train = torch.from_numpy(np.ascontiguousarray(data["x_train"]))
-    n = len(x_train)
+    x_train = runtime.load_images(args.data)
     g_opt, d_opt = optimizers(gen, disc)
-    fixed = latent(GRID, torch.Generator().manual_seed(args.seed)).to(device)
+    fixed = latent(GRID, torch.Generator().manual_seed(args.seed))
+    sums = torch.zeros(4, device=device)  # d_loss, g_loss, D(x), D(G(z)) of the epoch
 
-    start_epoch, history = 0, []
+    def train_batch(real: np.ndarray, g_step: bool) -> None:
+        """One discriminator step, then (when `g_step`) one generator step."""
+        gen.train()
+        disc.train()
+        real = torch.from_numpy(real)
+        if device.type == "cuda":  # page-locked, so that the copy runs asynchronously
+            real = real.pin_memory()
+        real = real.to(device, non_blocking=True)
+        b = len(real)
+        fake = gen(latent(b).to(device))
+        real_score, fake_score = disc(real), disc(fake.detach())
+        d_loss = d_loss_fn(real_score, fake_score)
+        d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_opt.step()
+        sums[0] += d_loss.detach()
+        sums[2] += to_score(real_score.detach()).mean()
+        sums[3] += to_score(fake_score.detach()).mean()
+        if g_step:
+            g_loss = g_loss_fn(disc(gen(latent(b).to(device))))
+            g_opt.zero_grad(set_to_none=True)
+            g_loss.backward()
+            g_opt.step()
+            sums[1] += g_loss.detach()
+
+    def take_sums() -> list[float]:
+        values = sums.tolist()
+        sums.zero_()
+        return values
+
+    history = []
     checkpoint_path = os.path.join(args.out, "checkpoint.pt")
-    metrics_path = os.path.join(args.out, "metrics.jsonl")
     if args.resume:
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
         gen.load_state_dict(state["generator"])
@@ -163,111 +132,31 @@ def main() -> None:
         g_opt.load_state_dict(state["g_optimizer"])
         d_opt.load_state_dict(state["d_optimizer"])
         torch.set_rng_state(state["rng"])
-        start_epoch, history = state["epoch"], state["history"]
-        with open(metrics_path, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(record) + "\n" for record in history)
-        print(f"resuming at epoch {start_epoch + 1} from {checkpoint_path}", flush=True)
-    elif os.path.exists(metrics_path):
-        os.remove(metrics_path)
+        history = state["history"]
+        print(
+            f"resuming at epoch {len(history) + 1} from {checkpoint_path}", flush=True
+        )
+
+    def save_checkpoint(epochs_done: int) -> None:
+        state = {
+            "generator": gen.state_dict(),
+            "discriminator": disc.state_dict(),
+            "g_optimizer": g_opt.state_dict(),
+            "d_optimizer": d_opt.state_dict(),
+            "rng": torch.get_rng_state(),
+            "epoch": epochs_done,
+            "history": history,
+        }
+        runtime.save_atomic(torch.save, state, checkpoint_path)
 
     began = time.perf_counter()
-    for epoch in range(start_epoch, args.epochs):
-        gen.train()
-        disc.train()
-        order = torch.from_numpy(
-            np.random.default_rng(args.seed + epoch).permutation(n)
-        )
-        sums = torch.zeros(4, device=device)  # d_loss, g_loss, D(x), D(G(z))
-        d_count = g_count = 0
-        t0 = time.perf_counter()
-        for step, i in enumerate(range(0, n, args.batch)):
-            real = x_train[order[i : i + args.batch]]
-            # page-locked, so that the copy runs asynchronously
-            if device.type == "cuda":
-                real = real.pin_memory()
-            real = real.to(device, non_blocking=True)
-            b = len(real)
-            fake = gen(latent(b).to(device))
-            real_score, fake_score = disc(real), disc(fake.detach())
-            d_loss = d_loss_fn(real_score, fake_score)
-            d_opt.zero_grad(set_to_none=True)
-            d_loss.backward()
-            d_opt.step()
-            sums[0] += d_loss.detach()
-            sums[2] += to_score(real_score.detach()).mean()
-            sums[3] += to_score(fake_score.detach()).mean()
-            d_count += 1
-            if (step + 1) % D_STEPS == 0:
-                g_loss = g_loss_fn(disc(gen(latent(b).to(device))))
-                g_opt.zero_grad(set_to_none=True)
-                g_loss.backward()
-                g_opt.step()
-                sums[1] += g_loss.detach()
-                g_count += 1
-            if not args.quiet and sys.stderr.isatty():
-                sys.stderr.write(f"\repoch {epoch + 1}/{args.epochs} {i + b}/{n}")
-        if not args.quiet and sys.stderr.isatty():
-            sys.stderr.write("\r" + " " * 40 + "\r")
-        means = sums.cpu().tolist()
-        elapsed = time.perf_counter() - t0
-        record = {
-            "epoch": epoch + 1,
-            "d_loss": means[0] / max(d_count, 1),
-            "g_loss": means[1] / max(g_count, 1),
-            "d_real": means[2] / max(d_count, 1),
-            "d_fake": means[3] / max(d_count, 1),
-            "seconds": round(elapsed, 3),
-            "samples_per_s": round(n / max(elapsed, 1e-9), 1),
-        }
-        history.append(record)
-        with open(metrics_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-        gen.eval()
-        with torch.no_grad():
-            grid_path = os.path.join(args.out, "samples", f"epoch_{epoch + 1:03d}.png")
-            save_grid(gen(fixed), grid_path)
-        print(
-            f"epoch {epoch + 1:>3}/{args.epochs}  d_loss {record['d_loss']:.4f}  "
-            f"g_loss {record['g_loss']:.4f}  D(x) {record['d_real']:.3f}  "
-            f"D(G(z)) {record['d_fake']:.3f}  {record['samples_per_s']:,.0f} samples/s",
-            flush=True,
-        )
-        save_atomic(
-            {
-                "generator": gen.state_dict(),
-                "discriminator": disc.state_dict(),
-                "g_optimizer": g_opt.state_dict(),
-                "d_optimizer": d_opt.state_dict(),
-                "rng": torch.get_rng_state(),
-                "epoch": epoch + 1,
-                "history": history,
-            },
-            checkpoint_path,
-        )
-        if args.stop_after and epoch + 1 >= args.stop_after:
-            print(f"stopping after epoch {epoch + 1} as asked", flush=True)
-            return
-
-    for net, name in ((gen, "generator"), (disc, "discriminator")):
-        tmp = os.path.join(args.out, f"{name}.safetensors.tmp")
-        save_canonical(net, tmp)
-        os.replace(tmp, os.path.join(args.out, f"{name}.safetensors"))
-    summary = {
-        "gan": "DCGAN",
-        "backend": "torch",
-        "device": str(device),
-        "epochs": len(history),
-        "seconds": round(time.perf_counter() - began, 3),
-        "final": history[-1] if history else None,
-    }
-    tmp = os.path.join(args.out, "summary.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2)
-    os.replace(tmp, os.path.join(args.out, "summary.json"))
-    print(
-        f"done: {len(history)} epochs in {summary['seconds']:.1f} s on {device}",
-        flush=True,
-    )
+    steps = (train_batch, take_sums, lambda: generate(fixed))
+    if runtime.fit_gan(*steps, x_train, args, history, save_checkpoint):
+        for net, name in ((gen, "generator"), (disc, "discriminator")):
+            path = os.path.join(args.out, f"{name}.safetensors")
+            runtime.save_atomic(save_canonical, net, path)
+        about = {"gan": "DCGAN", "backend": "torch", "device": str(device)}
+        runtime.finish(about, history, began, args.out)
 
 
 if __name__ == "__main__":
