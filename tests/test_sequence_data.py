@@ -112,3 +112,88 @@ def test_row_digits_suggest_rows() -> None:
                        loss="cross_entropy")  # fmt: skip
     (diag,) = [d for d in compile_source(text, "t.net").diagnostics if d.is_error]
     assert "rows=true" in diag.help
+
+
+def test_copy_task_asks_for_the_symbols_after_the_delimiter() -> None:
+    data = datasets.copy_task(symbols=5, length=4, delay=6, n=100, seed=1)
+    x, y = data.x_train, data.y_train
+    assert x.shape == (80, 14) and y.shape == (80, 14) and data.classes == 7
+    assert x.dtype == np.int64 and y.dtype == np.int64
+    assert ((x[:, :4] >= 1) & (x[:, :4] <= 5)).all()  # the symbols
+    assert (x[:, 4:9] == 0).all() and (x[:, 9] == 6).all() and (x[:, 10:] == 0).all()
+    np.testing.assert_array_equal(y[:, 10:], x[:, :4])  # repeated after the delimiter
+    assert (y[:, :10] == 0).all()
+    np.testing.assert_array_equal(datasets.copy_task(5, 4, 6, 100, seed=1).x_test, data.x_test)
+    assert not np.array_equal(datasets.copy_task(5, 4, 6, 100, seed=2).x_train, x)
+
+
+def _imdb_file(path: Path, reviews: dict[str, list[list[int]]], labels: dict[str, list]) -> Path:
+    """An imdb.npz in Keras's format: object arrays of Python lists of word ids."""
+    arrays = {}
+    for part in ("train", "test"):
+        x = np.empty(len(reviews[part]), dtype=object)
+        x[:] = reviews[part]
+        arrays[f"x_{part}"], arrays[f"y_{part}"] = x, np.asarray(labels[part])
+    np.savez(path, **arrays)
+    return path
+
+
+def test_imdb_follows_keras_conventions(tmp_path: Path) -> None:
+    reviews = {"train": [[4, 10, 20], [1, 2, 3, 4, 5, 6, 7]], "test": [[9]]}
+    file = _imdb_file(tmp_path / "imdb.npz", reviews, {"train": [1, 0], "test": [0]})
+    data = datasets.load_imdb(file, length=5, vocab=12)
+    # start 1, word ids + 3, ids >= vocab out-of-vocabulary (2), 0-padding at the end
+    np.testing.assert_array_equal(data.x_train, [[1, 7, 2, 2, 0], [1, 4, 5, 6, 7]])
+    np.testing.assert_array_equal(data.x_test, [[1, 2, 0, 0, 0]])
+    np.testing.assert_array_equal(data.y_train, [1, 0])
+    assert data.classes == 2 and data.x_train.dtype == np.int64
+    front = datasets.load_imdb(file, length=5, vocab=100, padding="pre")
+    np.testing.assert_array_equal(front.x_train, [[0, 1, 7, 13, 23], [6, 7, 8, 9, 10]])
+
+
+def test_imdb_through_a_spec_checks_and_loads(tmp_path: Path) -> None:
+    reviews = {"train": [[5, 6], [7, 8, 9]] * 4, "test": [[5], [6, 7]]}
+    file = _imdb_file(tmp_path / "imdb.npz", reviews, {"train": [0, 1] * 4, "test": [1, 0]})
+    spec = f"""
+model Sentiment {{
+  input words: [6] int
+  embedding(50, 8, mask_zero=true) -> lstm(8)
+  dense(2)
+}}
+train Sentiment {{
+  data = imdb(path={str(file)!r}, length=6, vocab=50)
+  loss = cross_entropy
+}}
+""".replace("'", '"')
+    result = compile_source(spec, "imdb.net")
+    assert result.spec is not None, result.diagnostics
+    training = result.spec.training
+    data = datasets.load(training.data, (6,), "int")
+    assert data.x_train.shape == (8, 6)
+    net = result.spec.model("Sentiment")
+    datasets.check_against_model(data, (6,), net.output_shape, training.loss)
+    with pytest.raises(DataError):  # a review length the model does not take
+        datasets.check_against_model(data, (7,), net.output_shape, training.loss)
+
+
+def test_imdb_files_that_are_not_imdb_are_refused_without_running_them(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        datasets.load_imdb(tmp_path / "missing.npz")
+    np.savez(tmp_path / "partial.npz", x_train=np.zeros(2))
+    with pytest.raises(DataError, match="lacks y_train, x_test, y_test"):
+        datasets.load_imdb(tmp_path / "partial.npz")
+    # an object array that names something other than a NumPy array is not unpickled
+    evil = np.empty(1, dtype=object)
+    evil[0] = Path("/etc")
+    np.savez(tmp_path / "evil.npz", x_train=evil, y_train=[0], x_test=evil, y_test=[0])
+    with pytest.raises(DataError, match="not a valid imdb.npz .*pathlib"):
+        datasets.load_imdb(tmp_path / "evil.npz")
+    reviews = {"train": [[1, -2]], "test": [[1]]}
+    bad = _imdb_file(tmp_path / "neg.npz", reviews, {"train": [0], "test": [1]})
+    with pytest.raises(DataError, match="review 0 of x_train"):
+        datasets.load_imdb(bad)
+    labels = _imdb_file(
+        tmp_path / "lab.npz", {"train": [[1]], "test": [[1]]}, {"train": [3], "test": [1]}
+    )
+    with pytest.raises(DataError, match="labels 0 and 1"):
+        datasets.load_imdb(labels)

@@ -166,9 +166,32 @@ class Text(_Config):
     length: PositiveInt = 64
 
 
-_SETS = (Digits, Mnist, Cifar10, Npz, Synthetic, Adding, Series, Text)
+class CopyTask(_Config):
+    """The copy (recall) task: `length` symbols, a delay, a delimiter; then the symbols again.
+    Token ids [2 * length + delay] -> per-step classes [2 * length + delay]."""
+
+    kind: Literal["copy_task"] = "copy_task"
+    symbols: Annotated[int, Field(strict=True, ge=2, le=1000)] = 8
+    length: Annotated[int, Field(strict=True, ge=1)] = 10
+    delay: Annotated[int, Field(strict=True, ge=1)] = 20
+    n: Annotated[int, Field(strict=True, ge=2)] = 10000
+
+
+class Imdb(_Config):
+    """Keras's imdb.npz (movie reviews as word ids, sentiment labels), read from `path`:
+    Keras's conventions (start 1, out-of-vocabulary 2, word ids from 3), padded or cut to
+    `length` with 0 (the padding id `mask_zero` expects) at the end (`post`) or front (`pre`)."""
+
+    kind: Literal["imdb"] = "imdb"
+    path: str
+    length: PositiveInt = 200
+    vocab: Annotated[int, Field(strict=True, ge=4)] = 10000
+    padding: Literal["post", "pre"] = "post"
+
+
+_SETS = (Digits, Mnist, Cifar10, Npz, Synthetic, Adding, Series, Text, CopyTask, Imdb)
 DataSet = Annotated[
-    Digits | Mnist | Cifar10 | Npz | Synthetic | Adding | Series | Text,
+    Digits | Mnist | Cifar10 | Npz | Synthetic | Adding | Series | Text | CopyTask | Imdb,
     Field(discriminator="kind"),
 ]
 DATASETS = {c.model_fields["kind"].default: c for c in _SETS}
@@ -176,9 +199,9 @@ DATASETS = {c.model_fields["kind"].default: c for c in _SETS}
 REGRESSION_DATASETS = ("adding", "series")
 # Sample shape and class count, where known before loading.
 DATASET_SHAPES: dict[str, tuple[int, ...]] = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
-DATASET_CLASSES: dict[str, int] = {"digits": 10, "mnist": 10, "cifar10": 10}
+DATASET_CLASSES: dict[str, int] = {"digits": 10, "mnist": 10, "cifar10": 10, "imdb": 2}
 #: data sets whose labels are one class per time step [T]
-PER_STEP_DATASETS = ("text",)
+PER_STEP_DATASETS = ("text", "copy_task")
 
 
 # ----- augmentation --------------------------------------------------------------------------

@@ -301,8 +301,10 @@ def _sample_shape(data: Any, net: Net) -> tuple[int, ...] | None:
         return (data.length, 2)
     if data.kind == "series":
         return (data.window, 1)
-    if data.kind == "text":
+    if data.kind in ("text", "imdb"):
         return (data.length,)
+    if data.kind == "copy_task":
+        return (2 * data.length + data.delay,)
     if data.kind == "synthetic":
         return net.input_nodes[0].shape
     return DATASET_SHAPES.get(data.kind)
@@ -311,6 +313,8 @@ def _sample_shape(data: Any, net: Net) -> tuple[int, ...] | None:
 def _classes(data: Any) -> int | None:
     if data.kind == "synthetic":
         return data.classes
+    if data.kind == "copy_task":
+        return data.symbols + 2  # the blank, the symbols and the delimiter
     return DATASET_CLASSES.get(data.kind)
 
 
@@ -364,7 +368,9 @@ def _check_supervised(
     per_step = config.loss in CLASSIFICATION_LOSSES and len(out) == 2
     if config.data.kind in PER_STEP_DATASETS and config.loss in CLASSIFICATION_LOSSES:
         steps = _sample_shape(config.data, net)
-        if not per_step or (steps and out[0] != steps[0]):
+        fits = steps is not None and tuple(net.input_nodes[0].shape or ()) == steps
+        # (a model whose input does not fit has its E0610 already: one error per mistake)
+        if not per_step or (fits and out[0] != steps[0]):
             diags.error(
                 "E0618",
                 f"`{config.data.kind}` gives one class per time step, so the model must give "

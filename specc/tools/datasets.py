@@ -16,6 +16,7 @@ import os
 import pickle
 import struct
 import tempfile
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,10 @@ def load(
         return series(config.n, config.window, config.period, config.noise, seed)
     if kind == "text":
         return load_text(config.path, config.length)
+    if kind == "copy_task":
+        return copy_task(config.symbols, config.length, config.delay, config.n, seed)
+    if kind == "imdb":
+        return load_imdb(config.path, config.length, config.vocab, config.padding)
     if kind == "mnist":
         return load_mnist(config.path)
     if kind == "cifar10":
@@ -120,7 +125,7 @@ def load(
         return synthetic(config.n, config.classes, tuple(input_shape), input_dtype, seed)
     raise DataError(
         f"unknown data set kind {kind!r}; use one of digits, mnist, cifar10, npz, synthetic, "
-        "adding, series, text"
+        "adding, series, text, copy_task, imdb"
     )
 
 
@@ -626,6 +631,125 @@ def load_text(path: PathLike, length: int = 64) -> Arrays:
     index = starts[:, None] + np.arange(length)[None, :]
     arrays = _split(ids[index], ids[index + 1], TEXT_TEST_FRACTION)
     return dataclasses.replace(arrays, classes=len(vocab), vocab=vocab)
+
+
+def copy_task(
+    symbols: int = 8, length: int = 10, delay: int = 20, n: int = 10000, seed: int = 0
+) -> Arrays:
+    """The copy task (Hochreiter & Schmidhuber 1997; in the form of Arjovsky et al. 2016):
+    token ids [2 * length + delay]: `length` symbols drawn from 1..symbols, delay - 1 blanks
+    (id 0), the delimiter (id symbols + 1), then `length` blanks during which the model must
+    repeat the symbols. Targets are per-step classes: blanks (0) until the last `length`
+    steps, which hold the symbols. classes = symbols + 2. Answering blanks, then guessing,
+    scores a cross-entropy of length * ln(symbols) / (2 * length + delay). Seeded by `seed`;
+    the first 80% train, the rest test. (Id 0 is the blank here, not padding: no mask_zero.)"""
+    rng = np.random.default_rng(seed)
+    steps = 2 * length + delay
+    data = rng.integers(1, symbols + 1, (n, length))
+    x = np.zeros((n, steps), np.int64)
+    x[:, :length] = data
+    x[:, length + delay - 1] = symbols + 1
+    y = np.zeros((n, steps), np.int64)
+    y[:, length + delay :] = data
+    arrays = _split(x, y)
+    return dataclasses.replace(arrays, classes=symbols + 2)
+
+
+IMDB_START, IMDB_OOV, IMDB_INDEX_FROM = 1, 2, 3  # keras.datasets.imdb.load_data's defaults
+
+
+class _ListsOfInts(pickle.Unpickler):
+    """imdb.npz stores each review as a Python list inside an object array, which NumPy can
+    only read by unpickling. Unpickling runs whatever a file names; this one lets a file
+    name only what rebuilds a NumPy array, so a crafted file cannot run code."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it refers to {module}.{name}")
+        return super().find_class(module, name)
+
+
+def _read_npy(handle: Any) -> np.ndarray:
+    """One array of an .npz member: plain arrays as NumPy reads them, object arrays through
+    `_ListsOfInts`."""
+    version = np.lib.format.read_magic(handle)
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    if version not in readers:
+        raise ValueError(f".npy format version {version} is not supported")
+    shape, fortran, dtype = readers[version](handle)
+    if dtype.hasobject:
+        array = _ListsOfInts(handle, encoding="latin1").load()
+        return np.asarray(array, dtype=object).reshape(shape)
+    count = int(np.prod(shape))
+    data = np.frombuffer(handle.read(count * dtype.itemsize), dtype=dtype, count=count)
+    return data.reshape(shape, order="F" if fortran else "C")
+
+
+def load_imdb(
+    path: PathLike, length: int = 200, vocab: int = 10000, padding: str = "post"
+) -> Arrays:
+    """Keras's imdb.npz from `path` (what `keras.datasets.imdb.load_data` downloads; never
+    downloaded here): each review becomes [1] + [w + 3 for w in review] with ids >= vocab
+    replaced by 2 (Keras's start, index_from and oov conventions), then padded with 0 or cut
+    to `length` at the end (`padding="post"`, so `mask_zero` sees trailing padding) or at
+    the front ("pre", Keras's pad_sequences default). Labels 0/1; Keras's own split."""
+    file = Path(path).expanduser()
+    fix = "point `imdb(path=...)` at the imdb.npz that keras.datasets.imdb downloads"
+    if not file.is_file():
+        raise DataError(f"imdb file {str(file)!r} does not exist; {fix}")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(file) as archive:
+            names = {Path(m).stem: m for m in archive.namelist() if m.endswith(".npy")}
+            missing = [k for k in NPZ_KEYS if k not in names]
+            if missing:
+                raise DataError(
+                    f"imdb file {str(file)!r} lacks {', '.join(missing)} (it has "
+                    f"{', '.join(sorted(names)) or 'no arrays'}); {fix}"
+                )
+            for key in NPZ_KEYS:
+                with archive.open(names[key]) as handle:
+                    arrays[key] = _read_npy(handle)
+    except (zipfile.BadZipFile, ValueError, EOFError, pickle.UnpicklingError) as e:
+        raise DataError(f"imdb file {str(file)!r} is not a valid imdb.npz ({e}); {fix}") from e
+    out = []
+    for part in ("train", "test"):
+        reviews, labels = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        if reviews.ndim != 1 or len(reviews) != len(labels) or len(reviews) == 0:
+            raise DataError(
+                f"imdb file {str(file)!r}: x_{part} must be a non-empty list of reviews with "
+                f"one label each (got {reviews.shape} and {labels.shape}); {fix}"
+            )
+        ids = np.zeros((len(reviews), length), np.int64)
+        for i, review in enumerate(reviews):
+            words = np.asarray(review)
+            if words.ndim != 1 or words.dtype.kind not in "iu" or (words < 0).any():
+                raise DataError(
+                    f"imdb file {str(file)!r}: review {i} of x_{part} is not a list of "
+                    f"non-negative word ids; {fix}"
+                )
+            seq = np.concatenate([[IMDB_START], words.astype(np.int64) + IMDB_INDEX_FROM])
+            seq[seq >= vocab] = IMDB_OOV
+            seq = seq[:length] if padding == "post" else seq[-length:]
+            if padding == "post":
+                ids[i, : len(seq)] = seq
+            else:
+                ids[i, length - len(seq) :] = seq
+        label = np.asarray(labels)
+        if label.dtype.kind not in "iu" or not np.isin(label, (0, 1)).all():
+            raise DataError(f"imdb file {str(file)!r}: y_{part} must hold labels 0 and 1; {fix}")
+        out += [ids, label.astype(np.int64)]
+    return Arrays(*out, classes=2)
 
 
 # ----- checks against the model ----------------------------------------------------------------
