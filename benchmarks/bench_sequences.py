@@ -4,7 +4,7 @@
     python benchmarks/bench_sequences.py [--rounds 10] [--epochs 8] [--backends torch,keras]
         [--threads N]
 
-Training-loop samples/s of `specs/lstm_digits.net` (an LSTM(128) over 28 rows of 28 pixels,
+Training-loop samples/s of `specs/lstm_digits.net` (an LSTM(128) over 16 rows of 16 pixels,
 dense(10), Adam 2e-3, batch 32): the emitted train.py against the hand-written script, same
 model, data.npz, optimizer, batch, epochs and data order, on each backend, in interleaved
 rounds (ABBA). A run's figure is the median of its epochs after the first (the first traces
@@ -14,8 +14,8 @@ takes the fused recurrent path: for PyTorch, that its recurrent modules are nn.L
 Keras, that each LSTM's arguments meet the conditions under which Keras picks cuDNN (see
 `keras_probe`), and which implementation the traced training step holds on this machine.
 
-Until `digits(size=28, rows=true)` checks, the spec is compiled with its data line replaced
-by `npz(...)` of the same arrays (specc's digits at 28x28, the channel axis dropped).
+Until `digits(size=16, rows=true)` checks, the spec is compiled with its data line replaced
+by `npz(...)` of the same arrays (specc's digits at 16x16, the channel axis dropped).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from benchlib import (
 
 PY = sys.executable
 SPEC = "specs/lstm_digits.net"
-INPUT = (28, 28)  # the spec's `input rows: [28, 28]`
+INPUT = (16, 16)  # the spec's `input rows: [16, 16]`
 TARGET = 0.95
 SCRIPTS = {"torch": "lstm_digits_torch.py", "keras": "lstm_digits_keras.py"}
 BUILDERS = {"torch": "LstmClassifier", "keras": "lstm_classifier"}  # in those scripts
@@ -79,7 +79,7 @@ def prepare(work: Path, backend: str) -> Path:
 def write_digits_rows(path: Path) -> None:
     from specc.tools.datasets import load_digits
 
-    digits = load_digits(28)  # [N, 1, 28, 28]: the rows are the image's rows
+    digits = load_digits(16)  # [N, 1, 16, 16]: the rows are the image's rows
     np.savez(
         path,
         x_train=digits.x_train[:, 0],

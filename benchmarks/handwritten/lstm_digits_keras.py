@@ -6,7 +6,7 @@ Imports only Keras, TensorFlow and NumPy.
     python lstm_digits_keras.py --data data.npz [--epochs 15] [--batch 32] [--seed 0]
 
 Same model as specs/lstm_digits.net (`layers.LSTM(128)` with Keras's defaults, which take
-the fused cuDNN kernel on a GPU, over 28 rows of 28 pixels, then `layers.Dense(10)`),
+the fused cuDNN kernel on a GPU, over 16 rows of 16 pixels, then `layers.Dense(10)`),
 optimizer (Adam 2e-3), loss (cross entropy from logits), batch (32), epochs (15) and data
 order (a NumPy permutation from `default_rng(seed + epoch)` each epoch, as specc's
 runtime.epoch_order) as the emitted train.py. A custom loop rather than `model.fit`, as in
@@ -33,7 +33,7 @@ from keras import layers
 
 
 def lstm_classifier() -> keras.Model:
-    return keras.Sequential([keras.Input((28, 28)), layers.LSTM(128), layers.Dense(10)])
+    return keras.Sequential([keras.Input((16, 16)), layers.LSTM(128), layers.Dense(10)])
 
 
 def main() -> None:

@@ -32,11 +32,11 @@ def uniform(fan_in: int) -> keras.initializers.Initializer:
 
 
 def build_lstmdigits() -> keras.Model:
-    """`LstmDigits`: [28, 28] -> [10].
+    """`LstmDigits`: [16, 16] -> [10].
 
-    81,674 trainable and 0 non-trainable parameters.
+    75,530 trainable and 0 non-trainable parameters.
     """
-    rows = keras.Input(shape=(28, 28), dtype="float32", name="rows")  # [28, 28]
+    rows = keras.Input(shape=(16, 16), dtype="float32", name="rows")  # [16, 16]
     x = layers.LSTM(
         128,
         activation="tanh",

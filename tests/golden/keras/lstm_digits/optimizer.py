@@ -11,6 +11,7 @@ gives each epoch's rate as PyTorch's scheduler does (stepped once per epoch).
 
 from __future__ import annotations
 
+import math
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -24,8 +25,9 @@ LR = 0.002
 
 
 def learning_rate(epoch: int, epochs: int) -> float:
-    """No schedule: constant."""
-    return LR
+    """PyTorch's CosineAnnealingLR over all epochs."""
+    low = 1e-05
+    return low + (LR - low) * (1 + math.cos(math.pi * epoch / epochs)) / 2
 
 
 class Optimizer:

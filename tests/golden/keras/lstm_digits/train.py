@@ -35,7 +35,7 @@ from model import build_lstmdigits, load_canonical, save_canonical
 from optimizer import Optimizer, learning_rate
 from tensorflow import Tensor
 
-EPOCHS = 15
+EPOCHS = 30
 BATCH = 32
 SEED = 0
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}

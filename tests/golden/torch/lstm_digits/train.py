@@ -25,7 +25,7 @@ import torch
 from model import LstmDigits, load_canonical, save_canonical
 from torch import Tensor, nn
 
-EPOCHS = 15
+EPOCHS = 30
 BATCH = 32
 SEED = 0
 AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -47,6 +47,9 @@ class Training:
             betas=(0.9, 0.999),
             eps=1e-08,
             weight_decay=0.0,
+        )
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.optimizer, T_max=epochs, eta_min=1e-05
         )
         device = next(model.parameters(), torch.empty(0)).device.type
         self.autocast = AUTOCAST[precision]
@@ -87,18 +90,20 @@ class Training:
         return self.optimizer.param_groups[0]["lr"]
 
     def end_epoch(self) -> None:
-        """No schedule: the rate stays."""
+        self.scheduler.step()
 
     def state_dict(self) -> dict:
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
 
 
