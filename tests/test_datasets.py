@@ -12,7 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specc.ir.train_config import Cifar10, Digits, Mnist, Npz, Synthetic
+from specc.ir.train_config import (
+    Adding,
+    Cifar10,
+    CopyTask,
+    Digits,
+    Mnist,
+    Npz,
+    Series,
+    Synthetic,
+)
 from specc.tools import datasets
 from specc.tools.datasets import (
     CIFAR10_MEAN,
@@ -331,6 +340,19 @@ def test_synthetic_tokens() -> None:
         load(Synthetic(n=1), (6,))
 
 
+def test_synthetic_per_step_labels_and_token_range() -> None:
+    a = datasets.synthetic(40, 3, (5,), "int", seed=2, steps=5, vocab=7)
+    assert a.y_train.shape == (32, 5) and a.y_test.shape == (8, 5) and a.classes == 3
+    assert a.x_train.max() == 6 and a.x_train.min() == 0  # every id below vocab, none above
+    assert set(np.unique(a.y_train)) == {0, 1, 2}
+    assert same(a, datasets.synthetic(40, 3, (5,), "int", seed=2, steps=5, vocab=7))
+    # a vocab above TOKEN_IDS keeps the ids (and the random stream) of no vocab at all
+    assert same(
+        datasets.synthetic(40, 3, (5,), "int", seed=2, vocab=100_000),
+        datasets.synthetic(40, 3, (5,), "int", seed=2),
+    )
+
+
 # ----- save / load -----------------------------------------------------------------------------
 def test_save_load_round_trip(tmp_path: Path) -> None:
     a = load(Synthetic(n=20, classes=3), (2, 2), seed=1)
@@ -455,3 +477,64 @@ def test_check_class_count() -> None:
     )
     with pytest.raises(DataError, match=r"10 classes, but the model gives 5.*dense\(10\)"):
         check_against_model(arrays, (3,), (5,), "cross_entropy")
+
+
+def tokens(x: np.ndarray, y: np.ndarray) -> Arrays:
+    return Arrays(x, y, x[:1], y[:1], classes=None)
+
+
+def test_check_token_ids_against_the_embedding() -> None:
+    x = np.array([[3, 4, 0], [5, 0, 0]])
+    labels = np.array([0, 1])
+    check_against_model(tokens(x, labels), (3,), (2,), "cross_entropy", vocab=6, mask_zero=True)
+    with pytest.raises(DataError, match=r"x_train holds token ids 0..5, .*`embedding\(5, ...\)` "
+                       r"takes ids 0..4; use `embedding\(6, ...\)`"):  # fmt: skip
+        check_against_model(tokens(x, labels), (3,), (2,), "cross_entropy", vocab=5)
+    with pytest.raises(DataError, match=r"data.npz: row 1 of x_train has a real token after"):
+        check_against_model(
+            tokens(np.array([[3, 4, 0], [0, 0, 5]]), labels), (3,), (2,), "cross_entropy",
+            "data.npz", mask_zero=True,
+        )  # fmt: skip
+    with pytest.raises(DataError, match=r"row 0 of x_train is all padding"):
+        check_against_model(
+            tokens(np.array([[0, 0, 0], [1, 0, 0]]), labels), (3,), (2,), "cross_entropy",
+            mask_zero=True,
+        )  # fmt: skip
+    # without mask_zero, 0 is an ordinary token anywhere
+    check_against_model(tokens(np.array([[0, 0, 0], [0, 0, 5]]), labels), (3,), (2,), "nll")
+
+
+def test_check_per_step_labels() -> None:
+    x = np.ones((2, 4), np.int64)
+    per_step = np.array([[0, 1, 2, 0], [1, 1, 1, 1]])
+    check_against_model(tokens(x, per_step), (4,), (4, 3), "cross_entropy", vocab=2)
+    with pytest.raises(DataError, match=r"per-step scores \[4, 3\].*y_train is \[2\]"):
+        check_against_model(tokens(x, np.array([0, 1])), (4,), (4, 3), "cross_entropy")
+    with pytest.raises(DataError, match=r"one class label per sample, but y_train is \[2, 4\]"):
+        check_against_model(tokens(x, per_step), (4,), (3,), "cross_entropy")
+
+
+@pytest.mark.parametrize(
+    ("config", "dtype", "message"),
+    [
+        (Digits(rows=True), "int", "`digits` gives numbers"),
+        (Adding(length=4, n=10), "int", "`adding` gives numbers"),
+        (Series(n=10, window=4), "int", "`series` gives numbers"),
+        (CopyTask(length=2, delay=2, n=10), "float", "`copy_task` gives integer token ids"),
+    ],
+)
+def test_load_refuses_data_of_the_wrong_kind_for_the_input(
+    config: object, dtype: str, message: str
+) -> None:
+    with pytest.raises(DataError, match=message):
+        load(config, (4,), dtype)
+
+
+def test_kinds_of_samples_agree_with_the_compiler() -> None:
+    from specc.ir import train_config
+
+    assert datasets.FLOAT_KINDS == train_config.FLOAT_DATASETS
+    assert datasets.TOKEN_KINDS == train_config.TOKEN_DATASETS
+    assert set(datasets.FLOAT_KINDS + datasets.TOKEN_KINDS + ("npz", "synthetic")) == set(
+        train_config.DATASETS
+    )

@@ -116,8 +116,12 @@ class Digits(_Config):
 
 
 class Mnist(_Config):
+    """The four standard IDX files in the folder `path`, [1, 28, 28]."""
+
     kind: Literal["mnist"] = "mnist"
     path: str
+    #: each image's rows as time steps: samples [28, 28] instead of [1, 28, 28]
+    rows: bool = False
 
 
 class Cifar10(_Config):
@@ -133,7 +137,8 @@ class Npz(_Config):
 
 
 class Synthetic(_Config):
-    """Random inputs of the model's input shape and random class labels."""
+    """Random inputs of the model's input shape and random class labels: one per sample, or
+    one per step [T] for a model giving per-step scores [T, classes]."""
 
     kind: Literal["synthetic"] = "synthetic"
     n: PositiveInt = 512
@@ -202,6 +207,9 @@ DATASET_SHAPES: dict[str, tuple[int, ...]] = {"mnist": (1, 28, 28), "cifar10": (
 DATASET_CLASSES: dict[str, int] = {"digits": 10, "mnist": 10, "cifar10": 10, "imdb": 2}
 #: data sets whose labels are one class per time step [T]
 PER_STEP_DATASETS = ("text", "copy_task")
+#: data sets whose samples are token ids (an `int` input), and those whose samples are numbers
+TOKEN_DATASETS = ("text", "copy_task", "imdb")
+FLOAT_DATASETS = ("digits", "mnist", "cifar10", "adding", "series")
 
 
 # ----- augmentation --------------------------------------------------------------------------

@@ -7,22 +7,25 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from specc.diagnostics import Diagnostics, SpecError, did_you_mean
-from specc.ir.net import Net
+from specc.ir.net import Input, Net
 from specc.ir.train_config import (
     AUGMENTS,
     CLASSIFICATION_LOSSES,
     DATASET_CLASSES,
     DATASET_SHAPES,
     DATASETS,
+    FLOAT_DATASETS,
     LATENTS,
     OPTIMIZERS,
     PER_STEP_DATASETS,
     REGRESSION_DATASETS,
     SCHEDULES,
+    TOKEN_DATASETS,
     Gan,
     Supervised,
 )
 from specc.layers.base import fmt
+from specc.layers.core import Embedding
 from specc.passes.binding import _reason, bind_arguments
 from specc.source import Span
 from specc.syntax import ast
@@ -297,6 +300,8 @@ def build_training(
 def _sample_shape(data: Any, net: Net) -> tuple[int, ...] | None:
     if data.kind == "digits":
         return (data.size, data.size) if data.rows else (1, data.size, data.size)
+    if data.kind == "mnist" and data.rows:
+        return (28, 28)
     if data.kind == "adding":
         return (data.length, 2)
     if data.kind == "series":
@@ -319,6 +324,9 @@ def _classes(data: Any) -> int | None:
 
 
 def _check_data(data: Any, net: Net, span: Span, diags: Diagnostics) -> None:
+    if not _check_dtype(data, net, span, diags):
+        return  # numbers for token ids or the reverse: the wrong data set, one error
+    _check_tokens(data, net, span, diags)
     want = net.input_nodes[0].shape
     have = _sample_shape(data, net)
     if have is None or want is None or have == want:
@@ -328,6 +336,8 @@ def _check_data(data: Any, net: Net, span: Span, diags: Diagnostics) -> None:
         fix = f"use `digits(size={want[1]})`"
     if len(want) == 2 and want[0] == want[1] and data.kind == "digits":
         fix = f"read the images row by row: `digits(size={want[0]}, rows=true)`"
+    if want == (28, 28) and data.kind == "mnist":
+        fix = f'read the images row by row: `mnist(path="{data.path}", rows=true)`'
     diags.error(
         "E0610",
         f"`{data.kind}` gives samples {fmt(have)}, but `{net.name}` takes {fmt(want)}",
@@ -335,6 +345,81 @@ def _check_data(data: Any, net: Net, span: Span, diags: Diagnostics) -> None:
         label="data shape",
         help=fix,
     )
+
+
+def _check_dtype(data: Any, net: Net, span: Span, diags: Diagnostics) -> bool:
+    """E0623 where a data set's token ids meet a model taking numbers, or the reverse."""
+    node = net.input_nodes[0]
+    dtype = node.op.dtype if isinstance(node.op, Input) else "float"
+    if data.kind in TOKEN_DATASETS and dtype != "int":
+        diags.error(
+            "E0623",
+            f"`{data.kind}` gives token ids, but `{net.name}` takes numbers",
+            span,
+            label="data type",
+            help="declare the input as `[T] int` and start the model with `embedding(vocab, dim)`",
+        )
+        return False
+    if data.kind in FLOAT_DATASETS and dtype == "int":
+        diags.error(
+            "E0623",
+            f"`{data.kind}` gives numbers, but `{net.name}` takes token ids",
+            span,
+            label="data type",
+            help=f"declare the input without `int` (`input {node.name}: {fmt(node.shape or ())}`)",
+        )
+        return False
+    return True
+
+
+def _token_ids(data: Any) -> int | None:
+    """How many token ids (0..n-1) a data set's samples use, where known before loading."""
+    if data.kind == "copy_task":
+        return data.symbols + 2  # the blank, the symbols and the delimiter
+    if data.kind == "imdb":
+        return data.vocab  # ids >= vocab became the out-of-vocabulary id
+    return None
+
+
+def _check_tokens(data: Any, net: Net, span: Span, diags: Diagnostics) -> None:
+    """E0624 where the embedding reading the data set's token ids is too small for them;
+    E0625 where `mask_zero=true` would read the data set's id 0 as trailing padding but it
+    is not."""
+    source = net.input_nodes[0].name
+    embeddings = [n.op for n in net.layers if isinstance(n.op, Embedding) and source in n.inputs]
+    ids = _token_ids(data)
+    for op in embeddings:
+        vocab, dim = op.vocab, op.dim
+        if ids is not None and vocab < ids:
+            fix = f"use `embedding({ids}, {dim})`"
+            if data.kind == "imdb" and vocab >= 4:
+                fix += f", or keep the {vocab} most frequent words: `imdb(..., vocab={vocab})`"
+            diags.error(
+                "E0624",
+                f"`{data.kind}` gives token ids 0..{ids - 1}, but `embedding({vocab}, {dim})` "
+                f"in `{net.name}` takes ids below {vocab}",
+                span,
+                label="token ids",
+                help=fix,
+            )
+            return
+    if not any(op.mask_zero for op in embeddings):
+        return
+    if data.kind == "imdb" and data.padding == "pre":
+        message = (
+            '`imdb(padding="pre")` pads at the front, but `mask_zero=true` needs the padding '
+            "after the real tokens"
+        )
+        fix = 'use `padding="post"` (the default)'
+    elif data.kind == "copy_task":
+        message = "`copy_task` uses id 0 for its blank steps, but `mask_zero=true` skips id 0"
+        fix = "remove `mask_zero=true`: the copy task's sequences are not padded"
+    elif data.kind == "text":
+        message = "`text` gives id 0 to a character, but `mask_zero=true` skips id 0"
+        fix = "remove `mask_zero=true`: text windows are not padded"
+    else:
+        return
+    diags.error("E0625", message, span, label="padding", help=fix)
 
 
 def _check_supervised(

@@ -62,6 +62,10 @@ CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 CIFAR10_SUBFOLDER = "cifar-10-batches-py"
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 BCE_LOSSES = ("bce", "bce_with_logits")
+#: data sets of float samples, and of integer token ids (train_config's FLOAT_DATASETS and
+#: TOKEN_DATASETS; not imported, so that loading data never imports pydantic)
+FLOAT_KINDS = ("digits", "mnist", "cifar10", "adding", "series")
+TOKEN_KINDS = ("text", "copy_task", "imdb")
 CLASSIFICATION_LOSSES = ("cross_entropy", "nll")
 
 
@@ -89,18 +93,30 @@ def load(
     input_shape: tuple[int, ...],
     input_dtype: str = "float",
     seed: int = 0,
+    *,
+    output_shape: Sequence[int | None] = (),
+    vocab: int | None = None,
+    mask_zero: bool = False,
 ) -> Arrays:
-    """Load the data set `config` (one of specc.ir.train_config's Digits, Mnist, Cifar10, Npz,
-    Synthetic) for a model taking samples of `input_shape` with `input_dtype` ("float" or
-    "int"). `seed` only affects `synthetic`; every other split is fixed."""
+    """Load the data set `config` (one of specc.ir.train_config's data sets) for a model taking
+    samples of `input_shape` with `input_dtype` ("float" or "int") and giving `output_shape`.
+    `seed` affects the generated sets (`synthetic`, `adding`, `series`, `copy_task`); every
+    file's split is fixed. `synthetic` makes per-step labels [T] for a model giving per-step
+    scores [T, classes], token ids below `vocab` (the model's embedding size) if given, and
+    no id 0 if `mask_zero` (the embedding's padding id)."""
     if input_dtype not in ("float", "int"):
         raise ValueError(f"input_dtype must be 'float' or 'int', got {input_dtype!r}")
     kind = getattr(config, "kind", None)
-    if kind in ("digits", "mnist", "cifar10") and input_dtype == "int":
+    if kind in FLOAT_KINDS and input_dtype == "int":
         raise DataError(
-            f"`{kind}` gives float images, but the model takes integer token ids; "
+            f"`{kind}` gives numbers (float samples), but the model takes integer token ids; "
             "use `npz(...)` or `synthetic(...)` with integer inputs, or give the model a "
             "float input"
+        )
+    if kind in TOKEN_KINDS and input_dtype == "float":
+        raise DataError(
+            f"`{kind}` gives integer token ids, but the model takes float samples; declare "
+            "the input as `[T] int` and start the model with `embedding(vocab, dim)`"
         )
     if kind == "digits":
         arrays = load_digits(config.size)
@@ -116,13 +132,19 @@ def load(
     if kind == "imdb":
         return load_imdb(config.path, config.length, config.vocab, config.padding)
     if kind == "mnist":
-        return load_mnist(config.path)
+        arrays = load_mnist(config.path)
+        return as_rows(arrays) if config.rows else arrays
     if kind == "cifar10":
         return load_cifar10(config.path)
     if kind == "npz":
         return _as_input_dtype(load_npz(config.path), input_dtype, str(config.path))
     if kind == "synthetic":
-        return synthetic(config.n, config.classes, tuple(input_shape), input_dtype, seed)
+        out = tuple(output_shape)
+        steps = out[0] if len(out) == 2 else None  # per-step scores [T, classes]
+        return synthetic(
+            config.n, config.classes, tuple(input_shape), input_dtype, seed, steps, vocab,
+            mask_zero,
+        )  # fmt: skip
     raise DataError(
         f"unknown data set kind {kind!r}; use one of digits, mnist, cifar10, npz, synthetic, "
         "adding, series, text, copy_task, imdb"
@@ -528,18 +550,25 @@ def synthetic(
     input_shape: tuple[int, ...],
     input_dtype: str = "float",
     seed: int = 0,
+    steps: int | None = None,
+    vocab: int | None = None,
+    mask_zero: bool = False,
 ) -> Arrays:
     """n random samples of input_shape (standard normal float32, or token ids in
-    [0, TOKEN_IDS) int64) with uniform labels in [0, classes); first 80% train, rest test."""
+    [0, min(TOKEN_IDS, vocab)) int64, from 1 if `mask_zero`: no padding) with uniform labels in
+    [0, classes): one per sample, or `steps` per sample ([n, steps], for per-step scores);
+    first 80% train, rest test."""
     if n < 2:
         raise DataError(f"`synthetic(n={n})` cannot be split into train and test; use n >= 2")
     rng = np.random.default_rng(seed)
     shape = (n, *input_shape)
     if input_dtype == "int":
-        x = rng.integers(0, TOKEN_IDS, size=shape, dtype=np.int64)
+        ids = TOKEN_IDS if vocab is None else min(TOKEN_IDS, vocab)
+        low = 1 if mask_zero and ids > 1 else 0  # id 0 would be padding
+        x = rng.integers(low, ids, size=shape, dtype=np.int64)
     else:
         x = rng.standard_normal(size=shape, dtype=np.float32)
-    y = rng.integers(0, classes, size=n, dtype=np.int64)
+    y = rng.integers(0, classes, size=n if steps is None else (n, steps), dtype=np.int64)
     return dataclasses.replace(_split(x, y), classes=classes)
 
 
@@ -656,6 +685,7 @@ def copy_task(
 
 
 IMDB_START, IMDB_OOV, IMDB_INDEX_FROM = 1, 2, 3  # keras.datasets.imdb.load_data's defaults
+IMDB_SEED = 113  # load_data's seed: it shuffles train, then test, with one RandomState
 
 
 class _ListsOfInts(pickle.Unpickler):
@@ -699,15 +729,23 @@ def load_imdb(
     path: PathLike, length: int = 200, vocab: int = 10000, padding: str = "post"
 ) -> Arrays:
     """Keras's imdb.npz from `path` (what `keras.datasets.imdb.load_data` downloads; never
-    downloaded here): each review becomes [1] + [w + 3 for w in review] with ids >= vocab
-    replaced by 2 (Keras's start, index_from and oov conventions), then padded with 0 or cut
-    to `length` at the end (`padding="post"`, so `mask_zero` sees trailing padding) or at
-    the front ("pre", Keras's pad_sequences default). Labels 0/1; Keras's own split."""
+    downloaded here), as `load_data(num_words=vocab)` gives it: train and test each shuffled
+    as Keras does (RandomState(113)), each review made [1] + [w + 3 for w in review] with ids
+    >= vocab replaced by 2 (Keras's start, index_from and oov conventions). Then padded with 0
+    or cut to `length`, both at the end (`padding="post"`, so `mask_zero` sees trailing
+    padding) or both at the front ("pre": Keras's pad_sequences defaults, padding="pre",
+    truncating="pre"). Labels 0/1; Keras's own train/test split."""
+    if padding not in ("post", "pre"):
+        raise ValueError(f"padding must be 'post' or 'pre', got {padding!r}")
     file = Path(path).expanduser()
     fix = "point `imdb(path=...)` at the imdb.npz that keras.datasets.imdb downloads"
     if not file.is_file():
         raise DataError(f"imdb file {str(file)!r} does not exist; {fix}")
     arrays: dict[str, np.ndarray] = {}
+    # Keras reads this file with np.load(allow_pickle=True) (Keras 3: a restricted unpickler),
+    # because each review is a Python list inside an object array, and NumPy stores object
+    # arrays only as a pickle. `_read_npy` unpickles with `_ListsOfInts`, which refuses
+    # everything but NumPy arrays; the content is then checked strictly below.
     try:
         with zipfile.ZipFile(file) as archive:
             names = {Path(m).stem: m for m in archive.namelist() if m.endswith(".npy")}
@@ -722,34 +760,57 @@ def load_imdb(
                     arrays[key] = _read_npy(handle)
     except (zipfile.BadZipFile, ValueError, EOFError, pickle.UnpicklingError) as e:
         raise DataError(f"imdb file {str(file)!r} is not a valid imdb.npz ({e}); {fix}") from e
+    rng = np.random.RandomState(IMDB_SEED)
     out = []
     for part in ("train", "test"):
         reviews, labels = arrays[f"x_{part}"], arrays[f"y_{part}"]
-        if reviews.ndim != 1 or len(reviews) != len(labels) or len(reviews) == 0:
+        if reviews.ndim != 1 or labels.ndim != 1 or len(reviews) != len(labels) or not len(reviews):
             raise DataError(
                 f"imdb file {str(file)!r}: x_{part} must be a non-empty list of reviews with "
-                f"one label each (got {reviews.shape} and {labels.shape}); {fix}"
+                f"one label each in y_{part} (got {reviews.shape} and {labels.shape}); {fix}"
             )
+        if labels.dtype.kind not in "iu" or not np.isin(labels, (0, 1)).all():
+            found = np.unique(labels) if labels.dtype.kind in "iufb" else labels[:0]
+            shown = ", ".join(str(v) for v in found[:5]) + (", ..." if len(found) > 5 else "")
+            raise DataError(
+                f"imdb file {str(file)!r}: y_{part} must hold labels 0 and 1, but holds "
+                f"{labels.dtype} {shown or 'values'}; {fix}"
+            )
+        order = np.arange(len(reviews))
+        rng.shuffle(order)
         ids = np.zeros((len(reviews), length), np.int64)
-        for i, review in enumerate(reviews):
-            words = np.asarray(review)
-            if words.ndim != 1 or words.dtype.kind not in "iu" or (words < 0).any():
+        for row, i in enumerate(order):
+            words = _review(reviews[i])
+            if words is None:
                 raise DataError(
                     f"imdb file {str(file)!r}: review {i} of x_{part} is not a list of "
                     f"non-negative word ids; {fix}"
                 )
-            seq = np.concatenate([[IMDB_START], words.astype(np.int64) + IMDB_INDEX_FROM])
+            seq = np.concatenate([[IMDB_START], words + IMDB_INDEX_FROM])
             seq[seq >= vocab] = IMDB_OOV
-            seq = seq[:length] if padding == "post" else seq[-length:]
             if padding == "post":
-                ids[i, : len(seq)] = seq
+                seq = seq[:length]
+                ids[row, : len(seq)] = seq
             else:
-                ids[i, length - len(seq) :] = seq
-        label = np.asarray(labels)
-        if label.dtype.kind not in "iu" or not np.isin(label, (0, 1)).all():
-            raise DataError(f"imdb file {str(file)!r}: y_{part} must hold labels 0 and 1; {fix}")
-        out += [ids, label.astype(np.int64)]
+                seq = seq[-length:]
+                ids[row, length - len(seq) :] = seq
+        out += [ids, labels[order].astype(np.int64)]
     return Arrays(*out, classes=2)
+
+
+def _review(value: Any) -> np.ndarray | None:
+    """One imdb review (a list of word ids) as int64, or None if it is not one."""
+    if not isinstance(value, list | np.ndarray):
+        return None
+    if len(value) == 0:
+        return np.zeros(0, np.int64)
+    try:
+        words = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        return None
+    if words.ndim != 1 or words.dtype.kind not in "iu" or (words < 0).any():
+        return None
+    return words.astype(np.int64)
 
 
 # ----- checks against the model ----------------------------------------------------------------
@@ -769,11 +830,17 @@ def check_against_model(
     output_shape: Sequence[int | None],
     loss: str,
     source: str = "the data set",
+    *,
+    vocab: int | None = None,
+    mask_zero: bool = False,
 ) -> None:
     """Raise DataError when `arrays` cannot train a model taking samples `input_shape` and
     giving `output_shape` under `loss`: empty splits, mismatched counts, wrong sample shape,
-    NaN/inf values, class labels outside [0, output classes) for cross_entropy/nll, labels
-    other than 0/1 for bce losses, float targets whose shape differs from the output.
+    NaN/inf values, class labels outside [0, output classes) for cross_entropy/nll (one per
+    sample, or one per step [T] for per-step scores [T, classes]), labels other than 0/1 for
+    bce losses, float targets whose shape differs from the output. For a model whose input is
+    token ids read by `embedding(vocab, ...)`: ids outside [0, vocab), and, with
+    `mask_zero`, padding (0) that is not trailing or rows that are all padding.
     `source` (a path or data-set name) is named in the messages. None in a shape matches any
     size."""
     want_in = tuple(input_shape)
@@ -803,7 +870,46 @@ def check_against_model(
                     f"{source}: {name} holds {bad} NaN or infinite value(s); clean the data "
                     "(drop or impute those samples)"
                 )
+        if np.issubdtype(x.dtype, np.integer):
+            _check_token_ids(x, f"x_{split}", vocab, mask_zero, source)
         _check_labels(y, split, out, loss, source, arrays.classes)
+
+
+def _check_token_ids(
+    x: np.ndarray, name: str, vocab: int | None, mask_zero: bool, source: str
+) -> None:
+    """Token ids for `embedding(vocab, ...)`: in [0, vocab); with `mask_zero`, each row's
+    padding (0) after its real tokens, and at least one real token."""
+    if vocab is not None and x.size:
+        lo, hi = int(x.min()), int(x.max())
+        if lo < 0 or hi >= vocab:
+            fix = (
+                f"use `embedding({hi + 1}, ...)`, or save ids below {vocab} (one id for all "
+                "rare tokens)"
+                if lo >= 0
+                else f"save ids in 0..{vocab - 1} (token ids are never negative)"
+            )
+            raise DataError(
+                f"{source}: {name} holds token ids {lo}..{hi}, but the model's "
+                f"`embedding({vocab}, ...)` takes ids 0..{vocab - 1}; {fix}"
+            )
+    if not mask_zero or x.ndim != 2:
+        return
+    real = x != 0
+    empty = np.flatnonzero(~real.any(axis=1))
+    if len(empty):
+        raise DataError(
+            f"{source}: row {int(empty[0])} of {name} is all padding (0), but "
+            "`mask_zero=true` needs at least one real token per sequence; drop empty sequences"
+        )
+    # trailing padding: once a row has a 0, only 0s follow
+    gaps = np.flatnonzero((real[:, 1:] & ~real[:, :-1]).any(axis=1))
+    if len(gaps):
+        raise DataError(
+            f"{source}: row {int(gaps[0])} of {name} has a real token after padding (0), but "
+            "`mask_zero=true` needs the padding after the real tokens (right/post padding: "
+            "pad_sequences(..., padding='post')); re-pad the sequences at the end"
+        )
 
 
 def _check_labels(
@@ -822,7 +928,7 @@ def _check_labels(
             )
         n_out = out[-1] if out else None
         if len(out) == 2:  # per-step scores [T, C]: one class per step, labels [N, T]
-            if tuple(y.shape[1:]) != tuple(out[:1]) and out[0] is not None:
+            if not _shape_matches(tuple(y.shape[1:]), out[:1]):
                 raise DataError(
                     f"{source}: the model gives per-step scores {_fmt(out)}, so `{loss}` "
                     f"needs one class per step, labels [N, {out[0]}]; y_{split} is "

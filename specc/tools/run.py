@@ -101,6 +101,7 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
 
 def prepare_data(spec: Spec) -> datasets.Arrays | int:
     """The spec's data set, checked against its model; an exit code after an error."""
+    from specc.layers.core import Embedding
     from specc.tools import datasets
 
     config = spec.training
@@ -112,10 +113,30 @@ def prepare_data(spec: Spec) -> datasets.Arrays | int:
         net = spec.model(config.discriminator)
         loss = "gan"
     node = net.input_nodes[0]
+    # the embeddings reading the token ids, if the input is token ids: their smallest vocab,
+    # and whether id 0 is padding for any of them
+    embeddings = [n.op for n in net.layers if isinstance(n.op, Embedding) and node.name in n.inputs]
+    vocab = min((op.vocab for op in embeddings), default=None)
+    mask_zero = any(op.mask_zero for op in embeddings)
+    output_shape = net.output_shape if loss != "gan" else ()
     try:
-        arrays = datasets.load(config.data, node.shape, node.op.dtype, seed=config.seed)
+        arrays = datasets.load(
+            config.data,
+            node.shape,
+            node.op.dtype,
+            seed=config.seed,
+            output_shape=output_shape,
+            vocab=vocab,
+            mask_zero=mask_zero,
+        )
         if loss != "gan":
-            datasets.check_against_model(arrays, node.shape, net.output_shape, loss)
+            # named in the messages: the file (or folder) read, else the data set
+            path = getattr(config.data, "path", None)
+            kind = config.data.kind
+            source = f"`{kind}`" if path is None else f"{kind} {str(Path(path).expanduser())!r}"
+            datasets.check_against_model(
+                arrays, node.shape, output_shape, loss, source, vocab=vocab, mask_zero=mask_zero
+            )
         else:
             arrays = _to_unit_range(arrays)
     except datasets.DataError as err:
