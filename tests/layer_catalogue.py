@@ -22,9 +22,21 @@ TRAINING = {
     "Encoder": "loss = cross_entropy\n  optimizer = adam(lr=1e-3)",
     "Volumes": "loss = cross_entropy\n  optimizer = sgd(lr=0.05, momentum=0.9)",
     "Masked": "loss = cross_entropy\n  optimizer = adam(lr=1e-2)",
+    "States": "loss = cross_entropy\n  optimizer = rmsprop(lr=1e-2)",
+    "MaskedStates": "loss = cross_entropy\n  optimizer = adam(lr=1e-2)",
+    "MaskedCross": "loss = cross_entropy\n  optimizer = adamw(lr=1e-2)",
 }
 #: model -> the `classes` of its synthetic data
-CLASSES = {"Text": 3, "Volumes": 5, "Tagger": 5, "Encoder": 3, "Masked": 3}
+CLASSES = {
+    "Text": 3,
+    "Volumes": 5,
+    "Tagger": 5,
+    "Encoder": 3,
+    "Masked": 3,
+    "States": 3,
+    "MaskedStates": 3,
+    "MaskedCross": 3,
+}
 
 
 def specs() -> list[Path]:

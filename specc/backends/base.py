@@ -70,6 +70,11 @@ class TranslationTable(dict[str, Callable[..., Any]]):
         return register
 
 
+#: the variable of a value nobody reads (a recurrent layer's output when only its final
+#: states are used)
+UNUSED = "_"
+
+
 @dataclass(frozen=True)
 class Variables:
     """The forward pass's variable for each node's output."""
@@ -78,6 +83,18 @@ class Variables:
 
     def of(self, node_name: str) -> PythonIdentifier:
         return self.names[node_name]
+
+
+def bound_states(net: Net) -> dict[str, list[str | None]]:
+    """Each recurrent layer whose final states are bound (`out, h, c = ...`): for each of its
+    states, in the layer's order, the `recurrent_state` node holding it (None: not bound)."""
+    out: dict[str, list[str | None]] = {}
+    for node in net.layers:
+        if node.kind == "recurrent_state":
+            source = net.node(node.inputs[0])
+            slots = out.setdefault(source.name, [None] * len(source.op.states()))
+            slots[node.op.index] = node.name
+    return out
 
 
 def plan_variables(
@@ -90,6 +107,13 @@ def plan_variables(
     names: dict[str, PythonIdentifier] = {}
     for node in net.nodes:
         users = consumers[node.name]
+        if (
+            node.name != net.output
+            and users
+            and all(net.node(u).kind == "recurrent_state" for u in users)
+        ):  # `_, h = ... -> gru(...)`: only the layer's states are read
+            names[node.name] = PythonIdentifier(UNUSED)
+            continue
         chained = (
             node.kind != "input"
             and node.name != net.output

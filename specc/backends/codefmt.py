@@ -48,6 +48,8 @@ def wrap_line(line: str) -> list[str]:
     if comment and not code.strip():
         return [line]  # a comment line: its text is the template's to keep short
     if comment:
+        if code.lstrip().startswith(")"):  # the last line of a call: inside its brackets
+            indent += "    "
         if len(code) <= LIMIT:
             return [f"{indent}{comment}", code]
         return [f"{indent}{comment}", *wrap_line(code)]

@@ -177,6 +177,8 @@ class Op(BaseModel):
     #: "steps" acts on each time step alone and passes the mask on, "consume" reads it
     #: (recurrent layers, attention, pooling over time), "refuse" cannot take a masked input
     mask_rule: ClassVar[Literal["steps", "consume", "refuse"]] = "refuse"
+    #: made by the compiler, never written as a layer call (a recurrent layer's states)
+    internal: ClassVar[bool] = False
 
     @classmethod
     def argument_names(cls) -> list[str]:

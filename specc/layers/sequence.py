@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from specc.layers.base import (
+    NonNegative,
     Op,
     Param,
     Positive,
@@ -28,6 +29,31 @@ def _expect_sequence(op: str, shape: Shape, help: str = "") -> None:
     expect_rank(op, shape, (2,), "a sequence [T, F] (time steps, features)", help)
 
 
+def _check_initial_states(
+    layer: Op, states: tuple[str, ...], units: int, given: list[Shape]
+) -> None:
+    """`initial_state=[...]`: one [units] value per state of `layer`, in `states` order."""
+    if not given:
+        return
+    names = ", ".join(states)
+    if len(given) != len(states):
+        raise ShapeError(
+            f"`{layer.op}` starts from {len(states)} state{'s' * (len(states) > 1)} "
+            f"({names}); `initial_state` gives {len(given)}",
+            f"write `initial_state=[{names}]`"
+            if len(states) > 1
+            else f"write `initial_state={names}`",
+        )
+    for name, shape in zip(states, given, strict=True):
+        if tuple(shape) != (units,):
+            raise ShapeError(
+                f"`{layer.op}` initial state `{name}` must be [{units}] (one value per unit); "
+                f"got {fmt(shape)}",
+                f"give a state of {units} features, e.g. another recurrent layer's with "
+                f"{units} units, or `dense({units})` of it",
+            )
+
+
 class _Recurrent(Op):
     units: Positive
     return_sequences: bool = False
@@ -35,11 +61,20 @@ class _Recurrent(Op):
     mask_rule = "consume"
     #: gate blocks per unit: rnn 1, gru 3, lstm 4
     gates: ClassVar[int] = 1
-    shape_rule = "[T, F] → [units], or [T, units] with `return_sequences=true`"
+    #: the final states, as `out, h = ...` binds them (Keras's `return_state` order) and as
+    #: `initial_state=[...]` gives them
+    state_names: ClassVar[tuple[str, ...]] = ("h",)
+    shape_rule = (
+        "[T, F] → [units], or [T, units] with `return_sequences=true`; initial states [units] each"
+    )
+
+    def states(self) -> tuple[str, ...]:
+        return self.state_names
 
     def output_shape(self, inputs: list[Shape]) -> Shape:
-        (shape,) = inputs
+        shape, *initial = inputs
         _expect_sequence(self.op, shape, "use `embedding` or `reshape`")
+        _check_initial_states(self, self.states(), self.units, initial)
         return (shape[0], self.units) if self.return_sequences else (self.units,)
 
     def parameters(self, inputs: list[Shape]) -> tuple[int, int]:
@@ -77,6 +112,7 @@ class Lstm(_Recurrent):
 
     op: Literal["lstm"] = "lstm"
     gates: ClassVar[int] = 4
+    state_names: ClassVar[tuple[str, ...]] = ("h", "c")
 
 
 @register
@@ -112,19 +148,47 @@ class Bidirectional(Op):
         "(`sum`, `mul`, `ave`)"
     )
 
+    def states(self) -> tuple[str, ...]:
+        """Each direction's states, forward first (Keras's order)."""
+        inner = self.layer.states()
+        return tuple(f"{d}_{s}" for d in ("forward", "backward") for s in inner)
+
     def output_shape(self, inputs: list[Shape]) -> Shape:
-        out = self.layer.output_shape(inputs)
+        shape, *initial = inputs
+        out = self.layer.output_shape([shape])
+        _check_initial_states(self, self.states(), self.layer.units, initial)
         return (*out[:-1], out[-1] * 2) if self.merge == "concat" else out
 
     def parameters(self, inputs: list[Shape]) -> tuple[int, int]:
-        t, n = self.layer.parameters(inputs)
+        t, n = self.layer.parameters(inputs[:1])
         return 2 * t, 2 * n
 
     def canonical_params(self, inputs: list[Shape]) -> list[Param]:
         return [
-            *self.layer.canonical_params(inputs),
-            *self.layer.canonical_params(inputs, "_reverse"),
+            *self.layer.canonical_params(inputs[:1]),
+            *self.layer.canonical_params(inputs[:1], "_reverse"),
         ]
+
+
+@register
+class RecurrentState(Op):
+    """One final state of a recurrent layer. Not called by name: `out, h, c = ... ->
+    lstm(...)` binds a layer's output and its final states (see Sequences)."""
+
+    op: Literal["recurrent_state"] = "recurrent_state"
+    #: the state's position in the layer's states (`h`, `c`; bidirectional: forward first)
+    index: NonNegative
+    #: its name there (`h`, `c`, `forward_h`, ...)
+    state: str
+    units: Positive
+    family = "sequence"
+    mask_rule = "consume"
+    #: made by the compiler from a binding, never written as a layer call
+    internal: ClassVar[bool] = True
+    shape_rule = "→ [units]: the layer's state after its last (real) step"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        return (self.units,)
 
 
 @register
@@ -176,6 +240,12 @@ class MultiheadAttention(Op):
             Param("out_proj.weight", (d, d), "uniform", 1.0 / math.sqrt(d)),
             Param("out_proj.bias", (d,), "zeros"),
         ]
+
+
+def is_recurrent(op: Op | type[Op]) -> bool:
+    """A layer with final states: `rnn`, `lstm`, `gru`, `bidirectional`."""
+    cls = op if isinstance(op, type) else type(op)
+    return issubclass(cls, (_Recurrent, Bidirectional))
 
 
 # ----- positions and pooling over time --------------------------------------------------------

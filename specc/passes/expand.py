@@ -14,6 +14,7 @@ from specc.diagnostics import Diagnostics, SpecError, did_you_mean
 from specc.ir.net import Input, Node
 from specc.layers import REGISTRY
 from specc.layers.layout import MAX_RANK
+from specc.layers.sequence import RecurrentState, is_recurrent
 from specc.passes.binding import build_op
 from specc.source import Span
 from specc.syntax import ast
@@ -23,6 +24,7 @@ MAX_NODES = 200_000
 POISON = "\0failed"  # the value of a statement that failed: what follows it is skipped
 MAX_DEPTH = 64
 _RESERVED = {"input"}
+DISCARD = "_"  # `out, _, c = ...`: a value not bound
 
 
 @dataclass
@@ -148,7 +150,8 @@ class Expander:
                 # independent statements are still checked.
                 scope.current = POISON
                 if isinstance(stmt, ast.Pipeline) and stmt.target:
-                    scope.values.setdefault(stmt.target, POISON)
+                    for name in (stmt.target, *(n for n, _ in stmt.states)):
+                        scope.values.setdefault(name, POISON)
         return failed
 
     def _statement(self, stmt: ast.Statement, scope: _Scope, inputs: list[str] | None) -> None:
@@ -297,10 +300,59 @@ class Expander:
                     stmt.target_span,
                     help="choose another name",
                 )
-            scope.values[stmt.target] = current
-            if stmt.target_span is not None:
-                scope.value_spans[stmt.target] = stmt.target_span
+            if not (stmt.states and stmt.target == DISCARD):
+                scope.values[stmt.target] = current
+                if stmt.target_span is not None:
+                    scope.value_spans[stmt.target] = stmt.target_span
+        if stmt.states:
+            self._bind_states(stmt, scope, current)
         scope.current = current
+
+    def _bind_states(self, stmt: ast.Pipeline, scope: _Scope, current: str) -> None:
+        """`out, h, c = ... -> lstm(...)`: the names after the first are the recurrent
+        layer's final states, each a `recurrent_state` node reading the layer."""
+        last = stmt.stages[-1]
+        node = self.nodes[-1] if self.nodes and self.nodes[-1].name == current else None
+        if node is None or not is_recurrent(node.op):
+            what = f"`{last.name}`" if last.args is not None or last.name in REGISTRY else "a name"
+            raise SpecError(
+                "E0423",
+                f"only a recurrent layer gives several values; {what} gives one",
+                stmt.states[0][1],
+                label="a second name",
+                help="bind one name, or end the pipeline with `lstm`, `gru`, `rnn` or "
+                "`bidirectional` to bind its final states too",
+            )
+        states = node.op.states()
+        values = ["output", *states]
+        if len(stmt.states) != len(states):
+            raise SpecError(
+                "E0424",
+                f"`{node.kind}` gives {len(values)} values ({', '.join(values)}); "
+                f"{1 + len(stmt.states)} names are bound",
+                _names_span(stmt),
+                label=f"{1 + len(stmt.states)} names",
+                help=f"write `{', '.join(['out', *states])} = ...` (`_` for a value you do "
+                "not need)",
+            )
+        units = node.op.layer.units if node.kind == "bidirectional" else node.op.units
+        for index, ((name, span), state) in enumerate(zip(stmt.states, states, strict=True)):
+            if name == DISCARD:
+                continue
+            if name in _RESERVED or name in REGISTRY or name in self.blocks:
+                raise SpecError(
+                    "E0416", f"`{name}` cannot be used as a name", span,
+                    help="it names a layer, block or the input",
+                )  # fmt: skip
+            if name in scope.values:
+                raise SpecError(
+                    "E0410", f"`{name}` is already defined", span, help="choose another name"
+                )
+            op = RecurrentState(index=index, state=state, units=units)
+            state_node = Node(name=f"{current}.{state}", op=op, inputs=(current,), span=span)
+            self.nodes.append(state_node)
+            scope.values[name] = state_node.name
+            scope.value_spans[name] = span
 
     def _stage(self, stage: ast.Stage, scope: _Scope, current: str) -> str:
         if stage.name in self.blocks:
@@ -322,10 +374,21 @@ class Expander:
                 help=did_you_mean(stage.name, known, "layers"),
             )
         cls = REGISTRY[stage.name]
+        if cls.internal:
+            raise SpecError(
+                "E0301",
+                f"`{stage.name}` is not called by name",
+                stage.name_span,
+                help="bind a recurrent layer's final states: `out, h, c = ... -> lstm(...)`",
+            )
         args: list[tuple[Any, Span]] = []
         kwargs: dict[str, tuple[Any, Span]] = {}
         inputs: list[str] = []
+        states: list[str] = []
         for arg in stage.args or ():
+            if arg.name == "initial_state" and is_recurrent(cls):
+                states = self._initial_states(arg, scope)
+                continue
             if arg.name is None and kwargs:
                 raise SpecError(
                     "E0202",
@@ -377,10 +440,11 @@ class Expander:
                     help="merge inputs must be bound names",
                 )
         op = build_op(stage.name, args, kwargs, stage.span, tuple(scope.env))
-        if POISON in inputs or current == POISON:
+        if POISON in inputs or POISON in states or current == POISON:
             return POISON
         name = self._name(stage, scope)
-        node = Node(name=name, op=op, inputs=tuple(inputs or [current]), span=stage.span)
+        inputs = [*(inputs or [current]), *states]
+        node = Node(name=name, op=op, inputs=tuple(inputs), span=stage.span)
         if len(self.nodes) >= MAX_NODES:
             raise SpecError(
                 "E0406",
@@ -390,6 +454,24 @@ class Expander:
             )
         self.nodes.append(node)
         return name
+
+    def _initial_states(self, arg: ast.Arg, scope: _Scope) -> list[str]:
+        """`initial_state=h` or `initial_state=[h, c]`: bound names, the layer's extra
+        inputs after its sequence."""
+        value = arg.value
+        words = value.items if isinstance(value, ast.ListValue) else (value,)
+        names = []
+        for word in words:
+            if not isinstance(word, ast.Word) or word.name in scope.env:
+                raise SpecError(
+                    "E0425",
+                    "`initial_state` takes bound names",
+                    word.span,
+                    help="bind the states first (`_, h, c = ... -> lstm(...)`) and write "
+                    "`initial_state=[h, c]`",
+                )
+            names.append(self._reference(word.name, word.span, scope))
+        return names
 
     def _name(self, stage: ast.Stage, scope: _Scope) -> str:
         if stage.alias is None:
@@ -472,3 +554,13 @@ class Expander:
             )
         assert inner.current is not None
         return inner.current
+
+
+def _names_span(stmt: ast.Pipeline) -> Span | None:
+    """From the first bound name to the last of `a, b, c = ...`."""
+    first, last = stmt.target_span, stmt.states[-1][1]
+    if first is None:
+        return last
+    return first.model_copy(
+        update={"end": last.end, "end_line": last.end_line, "end_column": last.end_column}
+    )

@@ -84,6 +84,8 @@ class Pipeline:
     span: Span
     target: str | None = None
     target_span: Span | None = None
+    #: `out, h, c = ... -> lstm(...)`: the names after the first, bound to the final states
+    states: tuple[tuple[str, Span], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -316,8 +316,9 @@ class _Build(Transformer):
 
     @v_args(meta=True)
     def binding(self, meta: object, children: list) -> ast.Pipeline:
-        name, pipe = children
-        return ast.Pipeline(pipe.stages, self.sp(meta), str(name), self.sp(name))
+        *names, pipe = children
+        name, states = names[0], tuple((str(n), self.sp(n)) for n in names[1:])
+        return ast.Pipeline(pipe.stages, self.sp(meta), str(name), self.sp(name), states)
 
     @v_args(meta=True)
     def input_decl(self, meta: object, children: list) -> ast.InputDecl:

@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 
 from specc.backends import BackendError
-from specc.backends.base import plan_variables
+from specc.backends.base import UNUSED, plan_variables
 from specc.backends.keras.keras_backend import KerasBackend
-from specc.backends.torch.torch_backend import TorchBackend
+from specc.backends.torch.torch_backend import FORWARD_NAMES, TorchBackend
 from specc.compiler import Result
 from specc.diagnostics import render_all
 from specc.files import write_atomic, write_tree
@@ -119,17 +119,23 @@ class Row:
 
 
 def _steps(net: Net) -> list[dict[str, Any]]:
-    variables = plan_variables(net)
-    return [
-        {
+    variables = plan_variables(net, reserved=FORWARD_NAMES)  # as the PyTorch backend names them
+    steps = []
+    for n in net.layers:
+        if variables.of(n.name) == UNUSED:  # read by no one (only the layer's states are)
+            continue
+        step = {
             "node": n.name,
             "var": variables.of(n.name),
             "kind": n.kind,
             "ident": n.ident,
             "shape": list(n.shape or ()),
+            "output": 0,  # which of its Keras layer's outputs
         }
-        for n in net.layers
-    ]
+        if n.kind == "recurrent_state":  # a Keras layer's output after its sequence
+            step.update(ident=net.node(n.inputs[0]).ident, output=1 + n.op.index)
+        steps.append(step)
+    return steps
 
 
 def _inputs(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:

@@ -372,8 +372,15 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     net = build(name)
     layer_names = [layer.name for layer in net.layers]
     layer_of = {s["node"]: node_output_layer(layer_names, s["ident"]) for s in job["steps"]}
+    output_of = {s["node"]: s.get("output", 0) for s in job["steps"]}
     names = [node for node, layer in layer_of.items() if layer is not None]
-    probe = keras.Model(net.inputs, [net.get_layer(layer_of[n]).output for n in names])
+
+    def value(node: str) -> Any:
+        out = net.get_layer(layer_of[node]).output
+        # a recurrent layer with `return_state=True`: the output, then the final states
+        return out[output_of[node]] if isinstance(out, (list, tuple)) else out
+
+    probe = keras.Model(net.inputs, [value(n) for n in names])
     values = probe(x, training=False)
     values = values if isinstance(values, (list, tuple)) else [values]
     for node, value in zip(names, values, strict=True):

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from specc.backends.base import Backend, plan_variables
-from specc.backends.codefmt import format_code
+from specc.backends.base import Backend, bound_states, plan_variables
+from specc.backends.codefmt import LIMIT, format_code
 from specc.backends.keras.keras_training import gan_context, supervised_context
 from specc.backends.keras.translations import (
     CROP,
@@ -58,6 +58,15 @@ HELPERS = frozenset(
 class Step:
     lines: list[str]
     comment: str
+
+    def __post_init__(self) -> None:
+        # a comment that does not fit after a wrapped statement's last line goes above it
+        # (the last line of a call, `)(x)`, is inside no brackets of its own)
+        if len(self.lines) == 1 and "\n" in self.lines[0]:
+            last = self.lines[0].split("\n")[-1]
+            if len(f"{last}  # {self.comment}") > LIMIT:
+                self.lines = [f"# {self.comment}", *self.lines]
+                self.comment = ""
 
 
 @dataclass
@@ -158,6 +167,7 @@ class KerasBackend(Backend):
         taken = set(variables.names.values()) | reserved
         masks = mask_variables(net, taken)
         sources = mask_sources(net)
+        states = bound_states(net)
         inputs: list[str] = []
         input_lines: list[str] = []
         steps: list[Step] = []
@@ -192,8 +202,12 @@ class KerasBackend(Backend):
             in_vars = [variables.of(i) for i in node.inputs]
             out = variables.of(node.name)
             in_masks = [masks.get(sources[i] or "") for i in node.inputs]
-            lines = self.translate(node, ins, in_vars, out, names, in_masks, masks.get(node.name))
-            steps.append(Step(lines, fmt(node.shape or ())))
+            node_states = [variables.of(n) if n else None for n in states.get(node.name, [])]
+            lines = self.translate(
+                node, ins, in_vars, out, names, in_masks, masks.get(node.name), node_states
+            )
+            if lines:  # (a recurrent layer's states come with its own call)
+                steps.append(Step(lines, fmt(node.shape or ())))
         output = variables.of(net.output)
         to_first = layout_of(net.output_shape).to_channels_first
         if to_first:
@@ -231,6 +245,7 @@ class KerasBackend(Backend):
         names: Names,
         in_masks: list[str | None] | None = None,
         mask_out: str | None = None,
+        states: list[str | None] | None = None,
     ) -> list[str]:
         """The forward lines for one node: a chain of layer calls from the inputs to `out`."""
         translation = TRANSLATIONS.get(node.op.op)
@@ -247,6 +262,7 @@ class KerasBackend(Backend):
             self.unsupported,
             in_masks or [None] * len(ins),
             mask_out,
+            states or [],
         )
         return translation(site)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from specc.backends.base import BackendError, NodeSite, TranslationTable
+from specc.backends.base import UNUSED, BackendError, NodeSite, TranslationTable
 from specc.backends.codefmt import LIMIT, _split_top_level, wrap_line
 from specc.backends.templating import py_literal as lit
 from specc.layers.base import fmt, resolve_axis, same_padding, window_output
@@ -55,6 +55,12 @@ def call_line(out: str, ctor: str, arg: str, indent: str = "    ") -> str:
     full = f"{indent}{out} = {ctor}({arg})"
     if len(full) <= LIMIT:
         return full.strip()
+    targets = _split_top_level(out)
+    if len(targets) > 1 and len(f"{indent}{out} = {ctor[: ctor.index('(') + 1]}") > LIMIT:
+        # too many names for one line: one per line, in brackets, as ruff writes them
+        rest = call_line("_", ctor, arg, indent)[1:]
+        names = [f"{indent}    {target}," for target in targets]
+        return "\n".join(["(", *names, f"{indent}){rest}"])
     inner_indent = indent + "    "
     head = f"{indent}{out} = {ctor}("
     if len(head) <= LIMIT:  # split the last call's brackets
@@ -93,6 +99,9 @@ class Site(NodeSite):
     masks: list[str | None] = field(default_factory=list)
     #: the mask variable this node defines (a `mask_zero` embedding)
     mask_out: str | None = None
+    #: a recurrent layer whose final states are bound: each state's variable, in the layer's
+    #: order (None: not bound)
+    states: list[str | None] = field(default_factory=list)
 
     @property
     def x(self) -> str:
@@ -523,15 +532,26 @@ def _recurrent(s: Site) -> list[str]:
         "dropout=0.0",
         "recurrent_dropout=0.0",
         f"return_sequences={lit(cell.return_sequences)}",
-        "return_state=False",
+        f"return_state={lit(bool(s.states))}",
         "go_backwards=False",
         "unroll=False",
     ]
-    if not bidirectional:
-        return s.masked_call(f"{_RNN[cell.op]}({', '.join(args)}, name={s.name})")
-    inner = f"{_RNN[cell.op]}({', '.join(args)})"
-    merge = lit(op.merge)
-    return s.masked_call(f"layers.Bidirectional({inner}, merge_mode={merge}, name={s.name})")
+    if bidirectional:
+        inner = f"{_RNN[cell.op]}({', '.join(args)})"
+        ctor = f"layers.Bidirectional({inner}, merge_mode={lit(op.merge)}, name={s.name})"
+    else:
+        ctor = f"{_RNN[cell.op]}({', '.join(args)}, name={s.name})"
+    call = s.x if s.mask is None else f"{s.x}, mask={s.mask}"
+    if len(s.xs) > 1:  # forward states first, h before c: Keras's order
+        call += f", initial_state=[{', '.join(s.xs[1:])}]"
+    # with bound states: the output, then the final states (`_` where not bound)
+    out = ", ".join([s.out, *(v or UNUSED for v in s.states)])
+    return [call_line(out, ctor, call)]
+
+
+@translates("recurrent_state")
+def _recurrent_state(s: Site) -> list[str]:
+    return []  # given by its recurrent layer's call (`return_state=True`)
 
 
 @translates("multihead_attention")

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from specc.backends.base import Backend, plan_variables
+from specc.backends.base import Backend, bound_states, plan_variables
 from specc.backends.codefmt import format_code
 from specc.backends.naming import class_name, identifier, mask_variables
 from specc.backends.runtime import runtime_module
@@ -19,6 +19,10 @@ from specc.ir.net import Net, Node, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import fmt
 from specc.passes.masking import mask_sources
+
+#: names `forward` uses besides the nodes' variables: helper functions, and `h`, the final
+#: state of a recurrent layer
+FORWARD_NAMES = frozenset({"packed_rnn", "masked_mean", "masked_max", "h", "State", "_keep"})
 
 
 @dataclass
@@ -82,9 +86,14 @@ class TorchBackend(Backend):
 
     # ----- models -------------------------------------------------------------------------
     def model(self, net: Net) -> Model:
-        helpers = frozenset({"packed_rnn", "masked_mean", "masked_max"})
-        variables = plan_variables(net, reserved=helpers)
-        masks = mask_variables(net, set(variables.names.values()))
+        variables = plan_variables(net, reserved=FORWARD_NAMES)
+        taken = set(variables.names.values()) | FORWARD_NAMES
+        masks = mask_variables(net, taken)
+        taken |= set(masks.values())
+        states: dict[str, str] = {}  # recurrent layer -> its final state's variable
+        for layer_name in bound_states(net):
+            states[layer_name] = identifier(f"{net.node(layer_name).ident}_state", taken)
+            taken.add(states[layer_name])
         sources = mask_sources(net)
         layers: list[Layer] = []
         steps: list[Step] = []
@@ -101,8 +110,17 @@ class TorchBackend(Backend):
             in_vars = [variables.of(i) for i in node.inputs]
             out = variables.of(node.name)
             in_masks = [masks.get(sources[i] or "") for i in node.inputs]
+            source = net.node(node.inputs[0]) if node.kind == "recurrent_state" else node
             layer, lines = self.translate(
-                node, attr, ins, in_vars, out, in_masks, masks.get(node.name)
+                node,
+                attr,
+                ins,
+                in_vars,
+                out,
+                in_masks,
+                masks.get(node.name),
+                state_var=states.get(source.name),
+                state_source=source.op,
             )
             if layer is not None:
                 layers.append(layer)
@@ -134,6 +152,8 @@ class TorchBackend(Backend):
         out: str,
         in_masks: list[str | None] | None = None,
         mask_out: str | None = None,
+        state_var: str | None = None,
+        state_source: Any = None,
     ) -> tuple[Layer | None, list[str]]:
         """The module to build (if any) and the forward lines for one node."""
         translation = TRANSLATIONS.get(node.op.op)
@@ -149,6 +169,8 @@ class TorchBackend(Backend):
             unsupported=self.unsupported,
             masks=in_masks or [None] * len(ins),
             mask_out=mask_out,
+            state_var=state_var,
+            state_source=state_source,
         )
         return translation(site)
 
@@ -156,4 +178,4 @@ class TorchBackend(Backend):
         return [self.model(net) for net in spec.models]
 
 
-__all__ = ["TorchBackend"]
+__all__ = ["FORWARD_NAMES", "TorchBackend"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from specc.backends.base import BackendError, NodeSite, TranslationTable
+from specc.backends.base import UNUSED, BackendError, NodeSite, TranslationTable
 from specc.backends.codefmt import LIMIT
 from specc.backends.templating import py_literal as lit
 from specc.layers.base import resolve_axis
@@ -39,6 +40,12 @@ class Site(NodeSite):
     masks: list[str | None] = field(default_factory=list)
     #: the mask variable this node defines (a `mask_zero` embedding)
     mask_out: str | None = None
+    #: a recurrent layer whose final states are bound: the variable holding its final
+    #: state (h, or an LSTM's (h, c), each [directions, N, units]); for a `recurrent_state`
+    #: node, its layer's
+    state_var: str | None = None
+    #: for a `recurrent_state` node: the recurrent layer's op
+    state_source: Any = None
 
     @property
     def x(self) -> str:
@@ -298,31 +305,69 @@ def _recurrent(s: Site) -> Translation:
             setup.append(f"self.{s.attr}.bias_hh_{suffix}.requires_grad_(False)")
     layer = Layer(s.attr, code, setup)
     merge = op.merge if bidirectional else "concat"
+    args = [s.x]
+    if len(s.xs) > 1:  # initial states [N, units] -> [directions, N, units]
+        args.append(_initial_state(s.xs[1:], cell.op == "lstm", bidirectional))
     # padded sequences: only the real steps run (packed), padded steps' outputs are zero
-    call = f"self.{s.attr}({s.x})"
+    call = f"self.{s.attr}({', '.join(args)})"
     if s.mask is not None:
         s.helpers.add("packed_rnn")
-        call = f"packed_rnn(self.{s.attr}, {s.x}, {s.mask})"
+        call = f"packed_rnn(self.{s.attr}, {', '.join([args[0], s.mask, *args[1:]])})"
+    state = s.state_var
     if cell.return_sequences:
         if merge == "concat":
-            return layer, [f"{s.out}, _ = {call}"]
+            return layer, [f"{s.out}, {state or '_'} = {call}"]
         # features [forward | backward] -> [direction, units], combined over the directions
         reduce = {"sum": "sum", "mul": "prod", "ave": "mean"}[merge]
-        run, split = f"{call}[0]", f"unflatten(-1, (2, {cell.units}))"
+        split = f"unflatten(-1, (2, {cell.units}))"
+        if state is not None:
+            return layer, [
+                f"{s.out}, {state} = {call}",
+                f"{s.out} = {s.out}.{split}.{reduce}(dim=-2)",
+            ]
+        run = f"{call}[0]"
         line = f"{s.out} = {run}.{split}.{reduce}(dim=-2)"
         if len(line) + 8 > LIMIT:  # as ruff lays out a long chain, in `forward`'s body
             pad = " " * 12
             line = f"{s.out} = (\n{pad}{run}\n{pad}.{split}\n{pad}.{reduce}(dim=-2)\n        )"
         return layer, [line]
-    state = "(h, _)" if cell.op == "lstm" and s.mask is None else "h"
+    # the last step's output is the final state h [directions, N, units]
+    if state is not None:
+        lines, h = [f"_, {state} = {call}"], f"{state}[0]" if cell.op == "lstm" else state
+    else:
+        lines, h = [f"_, {'(h, _)' if cell.op == 'lstm' else 'h'} = {call}"], "h"
+    if s.out == UNUSED:  # only the final states are read
+        return layer, lines
     if bidirectional:
         # the final state of each direction: forward after the last step, backward after
         # the first
-        return layer, [
-            f"_, {state} = {call}",
-            _merge_directions(s.out, "h[0]", "h[1]", merge),
-        ]
-    return layer, [f"_, {state} = {call}", f"{s.out} = h[0]"]
+        return layer, [*lines, _merge_directions(s.out, f"{h}[0]", f"{h}[1]", merge)]
+    return layer, [*lines, f"{s.out} = {h}[0]"]
+
+
+def _initial_state(xs: list[str], lstm: bool, bidirectional: bool) -> str:
+    """The states given as [N, units] each, in the language's order (forward before
+    backward; h before c), as PyTorch takes them: [directions, N, units], an LSTM's as
+    (h, c)."""
+    per = 2 if lstm else 1
+    parts = [
+        f"torch.stack([{xs[i]}, {xs[i + per]}])" if bidirectional else f"{xs[i]}.unsqueeze(0)"
+        for i in range(per)
+    ]
+    return f"({', '.join(parts)})" if lstm else parts[0]
+
+
+@translates("recurrent_state")
+def _recurrent_state(s: Site) -> Translation:
+    # one of the final states of the layer before: h, or an LSTM's (h, c), each
+    # [directions, N, units]
+    assert s.state_var is not None and s.state_source is not None
+    layer = s.state_source
+    cell = layer.layer if layer.op == "bidirectional" else layer
+    per = len(cell.states())
+    direction, which = divmod(s.op.index, per)
+    value = f"{s.state_var}[{which}]" if per > 1 else s.state_var
+    return None, s.assign(f"{value}[{direction}]")
 
 
 _MERGES = {

@@ -288,8 +288,222 @@ def build_masked() -> keras.Model:
     return keras.Model(inputs=tokens, outputs=dense_2, name="Masked")
 
 
+def build_maskedstates() -> keras.Model:
+    """`MaskedStates`: [7] -> [3].
+
+    1,459 trainable and 0 non-trainable parameters.
+    """
+    tokens = keras.Input(shape=(7,), dtype="int32", name="tokens")  # [7]
+    tokens_mask = ops.not_equal(tokens, 0)  # True at real steps
+    embedding_1 = layers.Embedding(
+        20,
+        8,
+        embeddings_initializer=keras.initializers.RandomNormal(mean=0.0, stddev=1.0),
+        mask_zero=False,
+        name="embedding_1",
+    )(tokens)  # [7, 8]
+    _, lstm_1_h, x = layers.LSTM(
+        6,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer=uniform(6),
+        recurrent_initializer=uniform(6),
+        bias_initializer=uniform(6),
+        unit_forget_bias=False,
+        zero_output_for_mask=False,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=True,
+        go_backwards=False,
+        unroll=False,
+        name="lstm_1",
+    )(embedding_1, mask=tokens_mask)  # [6]
+    lstm_2, lstm_2_h, lstm_2_c = layers.LSTM(
+        6,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer=uniform(6),
+        recurrent_initializer=uniform(6),
+        bias_initializer=uniform(6),
+        unit_forget_bias=False,
+        zero_output_for_mask=True,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=True,
+        return_state=True,
+        go_backwards=False,
+        unroll=False,
+        name="lstm_2",
+    )(embedding_1, mask=tokens_mask, initial_state=[lstm_1_h, x])  # [7, 6]
+    _, bidirectional_1_forward_h, bidirectional_1_backward_h = layers.Bidirectional(
+        layers.GRU(
+            6,
+            activation="tanh",
+            recurrent_activation="sigmoid",
+            use_bias=True,
+            kernel_initializer=uniform(6),
+            recurrent_initializer=uniform(6),
+            bias_initializer=uniform(6),
+            reset_after=True,
+            zero_output_for_mask=False,
+            dropout=0.0,
+            recurrent_dropout=0.0,
+            return_sequences=False,
+            return_state=True,
+            go_backwards=False,
+            unroll=False,
+        ),
+        merge_mode="concat",
+        name="bidirectional_1",
+    )(lstm_2, mask=tokens_mask, initial_state=[lstm_2_h, lstm_2_c])  # [12]
+    x = layers.GlobalAveragePooling1D(
+        data_format="channels_last", keepdims=False, name="global_avgpool1d_1"
+    )(lstm_2, mask=tokens_mask)  # [6]
+    x = layers.Concatenate(axis=1, name="concat_1")(
+        [x, bidirectional_1_forward_h, bidirectional_1_backward_h, lstm_2_c]
+    )  # [24]
+    dense_1 = layers.Dense(
+        3,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(24),
+        bias_initializer=uniform(24),
+        kernel_regularizer=None,
+        name="dense_1",
+    )(x)  # [3]
+    return keras.Model(inputs=tokens, outputs=dense_1, name="MaskedStates")
+
+
+def build_maskedcross() -> keras.Model:
+    """`MaskedCross`: [7] -> [3].
+
+    1,691 trainable and 0 non-trainable parameters.
+    """
+    tokens = keras.Input(shape=(7,), dtype="int32", name="tokens")  # [7]
+    tokens_mask = ops.not_equal(tokens, 0)  # True at real steps
+    embedding_1 = layers.Embedding(
+        20,
+        8,
+        embeddings_initializer=keras.initializers.RandomNormal(mean=0.0, stddev=1.0),
+        mask_zero=False,
+        name="embedding_1",
+    )(tokens)  # [7, 8]
+    x = layers.Embedding(
+        20,
+        8,
+        embeddings_initializer=keras.initializers.RandomNormal(mean=0.0, stddev=1.0),
+        mask_zero=False,
+        name="embedding_2",
+    )(tokens)  # [7, 8]
+    conv1d_1 = layers.Conv1D(
+        8,
+        kernel_size=3,
+        strides=2,
+        padding="valid",
+        data_format="channels_last",
+        dilation_rate=1,
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(24),
+        bias_initializer=uniform(24),
+        kernel_regularizer=None,
+        name="conv1d_1",
+    )(x)  # [3, 8]
+    multihead_attention_1 = layers.MultiHeadAttention(
+        num_heads=2,
+        key_dim=4,
+        value_dim=4,
+        dropout=0.0,
+        use_bias=True,
+        output_shape=None,
+        kernel_initializer=AttentionInit(2, 8),
+        bias_initializer="zeros",
+        name="multihead_attention_1",
+    )(
+        query=conv1d_1,
+        value=embedding_1,
+        key=embedding_1,
+        attention_mask=ops.expand_dims(tokens_mask, 1),
+    )  # [3, 8]
+    # the query without its Keras mask: padded query steps attend as in torch
+    multihead_attention_2 = layers.MultiHeadAttention(
+        num_heads=2,
+        key_dim=4,
+        value_dim=4,
+        dropout=0.0,
+        use_bias=True,
+        output_shape=None,
+        kernel_initializer=AttentionInit(2, 8),
+        bias_initializer="zeros",
+        name="multihead_attention_2",
+    )(query=ops.copy(embedding_1), value=conv1d_1, key=conv1d_1)  # [7, 8]
+    tokens_mask_ = ops.not_equal(tokens, 0)  # True at real steps
+    x = layers.Embedding(
+        20,
+        8,
+        embeddings_initializer=keras.initializers.RandomNormal(mean=0.0, stddev=1.0),
+        mask_zero=False,
+        name="embedding_3",
+    )(tokens)  # [7, 8]
+    x = layers.Dense(
+        8,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(8),
+        bias_initializer=uniform(8),
+        kernel_regularizer=None,
+        name="dense_1",
+    )(x)  # [7, 8]
+    # the query without its Keras mask: padded query steps attend as in torch
+    multihead_attention_3 = layers.MultiHeadAttention(
+        num_heads=2,
+        key_dim=4,
+        value_dim=4,
+        dropout=0.0,
+        use_bias=True,
+        output_shape=None,
+        kernel_initializer=AttentionInit(2, 8),
+        bias_initializer="zeros",
+        name="multihead_attention_3",
+    )(
+        query=ops.copy(x),
+        value=embedding_1,
+        key=embedding_1,
+        attention_mask=ops.expand_dims(tokens_mask, 1),
+        use_causal_mask=True,
+    )  # [7, 8]
+    global_avgpool1d_1 = layers.GlobalAveragePooling1D(
+        data_format="channels_last", keepdims=False, name="global_avgpool1d_1"
+    )(multihead_attention_2, mask=tokens_mask)  # [8]
+    global_maxpool1d_1 = layers.GlobalMaxPooling1D(
+        data_format="channels_last", keepdims=False, name="global_maxpool1d_1"
+    )(multihead_attention_1)  # [8]
+    x = layers.GlobalAveragePooling1D(
+        data_format="channels_last", keepdims=False, name="global_avgpool1d_2"
+    )(multihead_attention_3, mask=tokens_mask_)  # [8]
+    x = layers.Concatenate(axis=1, name="concat_1")(
+        [global_avgpool1d_1, global_maxpool1d_1, x]
+    )  # [24]
+    dense_2 = layers.Dense(
+        3,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(24),
+        bias_initializer=uniform(24),
+        kernel_regularizer=None,
+        name="dense_2",
+    )(x)  # [3]
+    return keras.Model(inputs=tokens, outputs=dense_2, name="MaskedCross")
+
+
 MODELS = {
     "Masked": build_masked,
+    "MaskedStates": build_maskedstates,
+    "MaskedCross": build_maskedcross,
 }
 
 
@@ -354,6 +568,12 @@ def _attention_parts(layer) -> list:
 
 def _to_torch(layer) -> dict[str, np.ndarray]:
     """One layer's weights under PyTorch's parameter names, in PyTorch's layouts."""
+    if isinstance(layer, layers.Conv1D):
+        # [*k, in, out] -> [out, in, *k] (transposed: [*k, out, in] -> [in, out, *k])
+        kernel = _np(layer.kernel)
+        n = kernel.ndim
+        state = {"weight": kernel.transpose(n - 1, n - 2, *range(n - 2))}
+        return {**state, "bias": _np(layer.bias)} if layer.use_bias else state
     if isinstance(layer, layers.Dense):
         state = {"weight": _np(layer.kernel).T}
         return {**state, "bias": _np(layer.bias)} if layer.use_bias else state
@@ -383,6 +603,11 @@ def _to_torch(layer) -> dict[str, np.ndarray]:
 
 def _from_torch(layer, get) -> None:
     """Set one layer's weights from PyTorch-layout arrays; `get(name)` returns one."""
+    if isinstance(layer, layers.Conv1D):
+        weight = get("weight")  # [out, in, *k] -> [*k, in, out]
+        _set(layer.kernel, weight.transpose(*range(2, weight.ndim), 1, 0))
+        if layer.use_bias:
+            _set(layer.bias, get("bias"))
     if isinstance(layer, layers.Dense):
         _set(layer.kernel, get("weight").T)
         if layer.use_bias:

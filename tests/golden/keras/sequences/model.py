@@ -503,12 +503,128 @@ def build_attend() -> keras.Model:
     return keras.Model(inputs=[q, kv], outputs=dense_1, name="Attend")
 
 
+def build_states() -> keras.Model:
+    """`States`: [6, 4] -> [3].
+
+    1,048 trainable and 0 non-trainable parameters.
+    """
+    x_ = keras.Input(shape=(6, 4), dtype="float32", name="x")  # [6, 4]
+    _, lstm_1_h, lstm_1_c = layers.LSTM(
+        5,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer=uniform(5),
+        recurrent_initializer=uniform(5),
+        bias_initializer=uniform(5),
+        unit_forget_bias=False,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=True,
+        go_backwards=False,
+        unroll=False,
+        name="lstm_1",
+    )(x_)  # [5]
+    gru_1, gru_1_h = layers.GRU(
+        5,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer=uniform(5),
+        recurrent_initializer=uniform(5),
+        bias_initializer=uniform(5),
+        reset_after=True,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=True,
+        return_state=True,
+        go_backwards=False,
+        unroll=False,
+        name="gru_1",
+    )(x_, initial_state=[lstm_1_h])  # [6, 5]
+    (
+        _,
+        bidirectional_1_forward_h,
+        bidirectional_1_forward_c,
+        bidirectional_1_backward_h,
+        bidirectional_1_backward_c,
+    ) = layers.Bidirectional(
+        layers.LSTM(
+            5,
+            activation="tanh",
+            recurrent_activation="sigmoid",
+            use_bias=True,
+            kernel_initializer=uniform(5),
+            recurrent_initializer=uniform(5),
+            bias_initializer=uniform(5),
+            unit_forget_bias=False,
+            dropout=0.0,
+            recurrent_dropout=0.0,
+            return_sequences=False,
+            return_state=True,
+            go_backwards=False,
+            unroll=False,
+        ),
+        merge_mode="sum",
+        name="bidirectional_1",
+    )(gru_1, initial_state=[lstm_1_h, lstm_1_c, lstm_1_c, lstm_1_h])  # [5]
+    # [6, 10]
+    x = layers.Bidirectional(
+        layers.SimpleRNN(
+            5,
+            activation="tanh",
+            use_bias=True,
+            kernel_initializer=uniform(5),
+            recurrent_initializer=uniform(5),
+            bias_initializer=uniform(5),
+            dropout=0.0,
+            recurrent_dropout=0.0,
+            return_sequences=True,
+            return_state=False,
+            go_backwards=False,
+            unroll=False,
+        ),
+        merge_mode="concat",
+        name="bidirectional_2",
+    )(x_, initial_state=[bidirectional_1_forward_h, bidirectional_1_backward_h])
+    rnn_1, x = layers.SimpleRNN(
+        5,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer=uniform(5),
+        recurrent_initializer=uniform(5),
+        bias_initializer=uniform(5),
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=True,
+        go_backwards=False,
+        unroll=False,
+        name="rnn_1",
+    )(x, initial_state=[gru_1_h])  # [5]
+    x = layers.Concatenate(axis=1, name="concat_1")(
+        [rnn_1, x, bidirectional_1_forward_c, bidirectional_1_backward_c]
+    )  # [20]
+    dense_1 = layers.Dense(
+        3,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(20),
+        bias_initializer=uniform(20),
+        kernel_regularizer=None,
+        name="dense_1",
+    )(x)  # [3]
+    return keras.Model(inputs=x_, outputs=dense_1, name="States")
+
+
 MODELS = {
     "Sequences": build_sequences,
     "Text": build_text,
     "Tagger": build_tagger,
     "Encoder": build_encoder,
     "Attend": build_attend,
+    "States": build_states,
 }
 
 

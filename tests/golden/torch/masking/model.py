@@ -36,13 +36,17 @@ class SinusoidalPosition(nn.Module):
         return x + self.table
 
 
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # h, or an LSTM's (h, c)
+
+
 def packed_rnn(
-    rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+    rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor, hx: State | None = None
+) -> tuple[torch.Tensor, State]:
     """`rnn` over the real steps of each padded sequence only (`mask`: True at real steps,
-    which come first). Returns every step's output, zero at padded steps, and the final
-    state h [directions, N, units]: forwards after each sequence's last real step,
-    backwards after its first. A sequence without real steps gives zeros."""
+    which come first), from the initial state `hx` (zeros by default). Returns every step's
+    output, zero at padded steps, and the final state as `rnn` gives it (h, or an LSTM's
+    (h, c), each [directions, N, units]): forwards after each sequence's last real step,
+    backwards after its first. A sequence without real steps keeps its initial state."""
     lengths = mask.sum(dim=1)
     steps = torch.arange(mask.shape[1], device=mask.device)
     if not torch.equal(mask, steps < lengths[:, None]):
@@ -50,12 +54,24 @@ def packed_rnn(
     packed = nn.utils.rnn.pack_padded_sequence(
         x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
     )
-    out, h = rnn(packed)
+    out, state = rnn(packed, hx)
     out, _ = nn.utils.rnn.pad_packed_sequence(
         out, batch_first=True, total_length=x.shape[1]
     )
-    h = h[0] if isinstance(h, tuple) else h  # an LSTM's (h, c)
-    return out * mask.unsqueeze(-1), h * (lengths > 0).unsqueeze(-1)
+    real = (lengths > 0).unsqueeze(-1)
+    if isinstance(state, tuple):  # an LSTM's (h, c)
+        h0, c0 = hx if isinstance(hx, tuple) else (None, None)
+        h, c = _keep(state[0], real, h0), _keep(state[1], real, c0)
+        return out * mask.unsqueeze(-1), (h, c)
+    state = _keep(state, real, hx if isinstance(hx, torch.Tensor) else None)
+    return out * mask.unsqueeze(-1), state
+
+
+def _keep(
+    state: torch.Tensor, real: torch.Tensor, start: torch.Tensor | None
+) -> torch.Tensor:
+    """The final state where a sequence has real steps, else its initial one."""
+    return torch.where(real, state, torch.zeros_like(state) if start is None else start)
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -139,7 +155,7 @@ class Masked(nn.Module):
             .mean(dim=-2)
         )  # [7, 4]
         global_avgpool1d_1 = masked_mean(x, tokens_mask)  # [4]
-        _, h = packed_rnn(self.bidirectional_2, dropout_1, tokens_mask)
+        _, (h, _) = packed_rnn(self.bidirectional_2, dropout_1, tokens_mask)
         bidirectional_2 = torch.cat([h[0], h[1]], dim=-1)  # [6]
         _, h = packed_rnn(self.gru_1, dropout_1, tokens_mask)
         gru_1 = h[0]  # [5]
@@ -152,8 +168,126 @@ class Masked(nn.Module):
         return dense_2
 
 
+class MaskedStates(nn.Module):
+    """`MaskedStates`: [7] -> [3].
+
+    1,459 trainable and 0 non-trainable parameters.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding_1 = nn.Embedding(20, 8)
+        self.lstm_1 = nn.LSTM(8, 6, batch_first=True)
+        self.lstm_2 = nn.LSTM(8, 6, batch_first=True)
+        self.bidirectional_1 = nn.GRU(6, 6, batch_first=True, bidirectional=True)
+        self.dense_1 = nn.Linear(24, 3, bias=True)
+        nn.init.zeros_(self.lstm_1.bias_hh_l0)
+        self.lstm_1.bias_hh_l0.requires_grad_(False)
+        nn.init.zeros_(self.lstm_2.bias_hh_l0)
+        self.lstm_2.bias_hh_l0.requires_grad_(False)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        tokens_mask = tokens != 0  # True at real steps
+        embedding_1 = self.embedding_1(tokens)  # [7, 8]
+        _, lstm_1_state = packed_rnn(self.lstm_1, embedding_1, tokens_mask)  # [6]
+        lstm_1_h = lstm_1_state[0][0]  # [6]
+        x = lstm_1_state[1][0]  # [6]
+        # [7, 6]
+        lstm_2, lstm_2_state = packed_rnn(
+            self.lstm_2,
+            embedding_1,
+            tokens_mask,
+            (lstm_1_h.unsqueeze(0), x.unsqueeze(0)),
+        )
+        lstm_2_h = lstm_2_state[0][0]  # [6]
+        lstm_2_c = lstm_2_state[1][0]  # [6]
+        # [12]
+        _, bidirectional_1_state = packed_rnn(
+            self.bidirectional_1, lstm_2, tokens_mask, torch.stack([lstm_2_h, lstm_2_c])
+        )
+        bidirectional_1_forward_h = bidirectional_1_state[0]  # [6]
+        bidirectional_1_backward_h = bidirectional_1_state[1]  # [6]
+        x = masked_mean(lstm_2, tokens_mask)  # [6]
+        # [24]
+        x = torch.cat(
+            [x, bidirectional_1_forward_h, bidirectional_1_backward_h, lstm_2_c], dim=1
+        )
+        dense_1 = self.dense_1(x)  # [3]
+        return dense_1
+
+
+class MaskedCross(nn.Module):
+    """`MaskedCross`: [7] -> [3].
+
+    1,691 trainable and 0 non-trainable parameters.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding_1 = nn.Embedding(20, 8)
+        self.embedding_2 = nn.Embedding(20, 8)
+        self.conv1d_1 = nn.Conv1d(
+            8, 8, kernel_size=3, stride=2, padding=0, dilation=1, groups=1, bias=True
+        )
+        self.multihead_attention_1 = nn.MultiheadAttention(
+            8, 2, dropout=0.0, batch_first=True
+        )
+        self.multihead_attention_2 = nn.MultiheadAttention(
+            8, 2, dropout=0.0, batch_first=True
+        )
+        self.embedding_3 = nn.Embedding(20, 8)
+        self.dense_1 = nn.Linear(8, 8, bias=True)
+        self.multihead_attention_3 = nn.MultiheadAttention(
+            8, 2, dropout=0.0, batch_first=True
+        )
+        self.dense_2 = nn.Linear(24, 3, bias=True)
+        self.multihead_attention_3.register_buffer(
+            "causal_mask",  # True where blocked: key steps after the query's own
+            torch.ones(7, 7, dtype=torch.bool).triu(1),
+            persistent=False,
+        )
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        tokens_mask = tokens != 0  # True at real steps
+        embedding_1 = self.embedding_1(tokens)  # [7, 8]
+        x = self.embedding_2(tokens)  # [7, 8]
+        conv1d_1 = self.conv1d_1(x.transpose(1, 2)).transpose(1, 2)  # [3, 8]
+        # [3, 8]
+        multihead_attention_1, _ = self.multihead_attention_1(
+            conv1d_1,
+            embedding_1,
+            embedding_1,
+            need_weights=False,
+            key_padding_mask=~tokens_mask,
+        )
+        # [7, 8]
+        multihead_attention_2, _ = self.multihead_attention_2(
+            embedding_1, conv1d_1, conv1d_1, need_weights=False
+        )
+        tokens_mask_ = tokens != 0  # True at real steps
+        x = self.embedding_3(tokens)  # [7, 8]
+        x = self.dense_1(x)  # [7, 8]
+        # [7, 8]
+        multihead_attention_3, _ = self.multihead_attention_3(
+            x,
+            embedding_1,
+            embedding_1,
+            need_weights=False,
+            key_padding_mask=~tokens_mask,
+            attn_mask=self.multihead_attention_3.causal_mask,
+        )
+        global_avgpool1d_1 = masked_mean(multihead_attention_2, tokens_mask)  # [8]
+        global_maxpool1d_1 = torch.amax(multihead_attention_1, dim=1)  # [8]
+        x = masked_mean(multihead_attention_3, tokens_mask_)  # [8]
+        x = torch.cat([global_avgpool1d_1, global_maxpool1d_1, x], dim=1)  # [24]
+        dense_2 = self.dense_2(x)  # [3]
+        return dense_2
+
+
 MODELS = {
     "Masked": Masked,
+    "MaskedStates": MaskedStates,
+    "MaskedCross": MaskedCross,
 }
 
 

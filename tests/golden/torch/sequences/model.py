@@ -242,12 +242,70 @@ class Attend(nn.Module):
         return dense_1
 
 
+class States(nn.Module):
+    """`States`: [6, 4] -> [3].
+
+    1,048 trainable and 0 non-trainable parameters.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm_1 = nn.LSTM(4, 5, batch_first=True)
+        self.gru_1 = nn.GRU(4, 5, batch_first=True)
+        self.bidirectional_1 = nn.LSTM(5, 5, batch_first=True, bidirectional=True)
+        self.bidirectional_2 = nn.RNN(4, 5, batch_first=True, bidirectional=True)
+        self.rnn_1 = nn.RNN(10, 5, batch_first=True)
+        self.dense_1 = nn.Linear(20, 3, bias=True)
+        nn.init.zeros_(self.lstm_1.bias_hh_l0)
+        self.lstm_1.bias_hh_l0.requires_grad_(False)
+        nn.init.zeros_(self.bidirectional_1.bias_hh_l0)
+        self.bidirectional_1.bias_hh_l0.requires_grad_(False)
+        nn.init.zeros_(self.bidirectional_1.bias_hh_l0_reverse)
+        self.bidirectional_1.bias_hh_l0_reverse.requires_grad_(False)
+        nn.init.zeros_(self.bidirectional_2.bias_hh_l0)
+        self.bidirectional_2.bias_hh_l0.requires_grad_(False)
+        nn.init.zeros_(self.bidirectional_2.bias_hh_l0_reverse)
+        self.bidirectional_2.bias_hh_l0_reverse.requires_grad_(False)
+        nn.init.zeros_(self.rnn_1.bias_hh_l0)
+        self.rnn_1.bias_hh_l0.requires_grad_(False)
+
+    def forward(self, x_: torch.Tensor) -> torch.Tensor:
+        _, lstm_1_state = self.lstm_1(x_)  # [5]
+        lstm_1_h = lstm_1_state[0][0]  # [5]
+        lstm_1_c = lstm_1_state[1][0]  # [5]
+        gru_1, gru_1_state = self.gru_1(x_, lstm_1_h.unsqueeze(0))  # [6, 5]
+        gru_1_h = gru_1_state[0]  # [5]
+        # [5]
+        _, bidirectional_1_state = self.bidirectional_1(
+            gru_1,
+            (torch.stack([lstm_1_h, lstm_1_c]), torch.stack([lstm_1_c, lstm_1_h])),
+        )
+        bidirectional_1_forward_h = bidirectional_1_state[0][0]  # [5]
+        bidirectional_1_forward_c = bidirectional_1_state[1][0]  # [5]
+        bidirectional_1_backward_h = bidirectional_1_state[0][1]  # [5]
+        bidirectional_1_backward_c = bidirectional_1_state[1][1]  # [5]
+        # [6, 10]
+        x, _ = self.bidirectional_2(
+            x_, torch.stack([bidirectional_1_forward_h, bidirectional_1_backward_h])
+        )
+        _, rnn_1_state = self.rnn_1(x, gru_1_h.unsqueeze(0))
+        rnn_1 = rnn_1_state[0]  # [5]
+        x = rnn_1_state[0]  # [5]
+        # [20]
+        x = torch.cat(
+            [rnn_1, x, bidirectional_1_forward_c, bidirectional_1_backward_c], dim=1
+        )
+        dense_1 = self.dense_1(x)  # [3]
+        return dense_1
+
+
 MODELS = {
     "Sequences": Sequences,
     "Text": Text,
     "Tagger": Tagger,
     "Encoder": Encoder,
     "Attend": Attend,
+    "States": States,
 }
 
 
