@@ -25,6 +25,7 @@ TRAINING = {
     "States": "loss = cross_entropy\n  optimizer = rmsprop(lr=1e-2)",
     "MaskedStates": "loss = cross_entropy\n  optimizer = adam(lr=1e-2)",
     "MaskedCross": "loss = cross_entropy\n  optimizer = adamw(lr=1e-2)",
+    "MaskedTagger": "loss = cross_entropy\n  optimizer = sgd(lr=0.5, momentum=0.9)",
 }
 #: model -> the `classes` of its synthetic data
 CLASSES = {
@@ -36,6 +37,7 @@ CLASSES = {
     "States": 3,
     "MaskedStates": 3,
     "MaskedCross": 3,
+    "MaskedTagger": 5,
 }
 
 

@@ -102,20 +102,11 @@ def _refusal(net: Net, node: Node, found: list[str]) -> tuple[str, str] | None:
 def check_masks(net: Net, diags: Diagnostics) -> bool:
     """Diagnose masks that reach layers which cannot take them; False on errors."""
     errors = sum(d.is_error for d in diags.items)
-    sources = mask_sources(net, diags)
-    output = sources.get(net.output)
-    if output is not None:
-        diags.warning(
-            "W0501",
-            f"the model's output {_fmt(net.output_shape)} is a padded sequence: the loss and "
-            "metrics count its padded steps too",
-            net.node(net.output).span,
-            help="pool over time, or return the last real step (`lstm(..., "
-            "return_sequences=false)`); per-step losses that skip padding are not "
-            "expressible yet",
-        )
+    mask_sources(net, diags)
     return sum(d.is_error for d in diags.items) == errors
 
 
-def _fmt(shape: tuple[int, ...]) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
+def output_mask(net: Net) -> str | None:
+    """The mask of the model's output (a padded sequence: its loss and metrics skip the
+    padded steps), or None."""
+    return mask_sources(net).get(net.output)

@@ -4,8 +4,9 @@
 
 It imports the emitted model.py and train.py from WORKDIR/<framework> and drives them only
 through their documented interface (model.py: `MODELS`, `canonical_state`,
-`load_canonical`, and on PyTorch `canonical_grads`; train.py: `Training` - its objective,
-`step`, `end_epoch`, `lr` - and a GAN script's loss functions and optimizers), so what is
+`load_canonical`, and on PyTorch `canonical_grads`; train.py: `Training` - its objective
+(with `output_mask` where the output is padded), `step`, `end_epoch`, `lr` - and a GAN
+script's loss functions and optimizers), so what is
 verified is what `specc run` trains. It loads the canonical initial weights and inputs that
 specc.tools.verify wrote, and saves every compared tensor to WORKDIR/<framework>.npz. Images are
 compared channels-first and weights in the canonical (PyTorch) layout."""
@@ -134,6 +135,11 @@ class SharedMasks:
         keras.layers.Dropout.call = call
 
 
+def _output_mask(training: Any, x: Any) -> tuple[Any, ...]:
+    """The objective's mask argument where the model's output is a padded sequence."""
+    return (training.output_mask(x),) if hasattr(training, "output_mask") else ()
+
+
 def run_steps(training: Any, x: Any, y: Any, job: dict[str, Any], masks: SharedMasks) -> Any:
     """The emitted `Training.step` N times on one batch, with the schedule moving on every
     `steps_per_epoch` steps; the learning rate of each step."""
@@ -255,7 +261,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     xg = x.clone().requires_grad_(x.is_floating_point())
     masks.phase = "train"
     logits = net(xg)
-    loss, _ = training.objective(logits, y)
+    loss, _ = training.objective(logits, y, *_output_mask(training, x))
     loss.backward()
     out["train/output"] = logits.detach().numpy()
     out["train/loss"] = np.asarray(loss.item(), np.float32)
@@ -403,7 +409,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     masks.phase = "train"
     with tf.GradientTape() as tape:
         logits = net(xin, training=True)
-        loss, _ = training.objective(logits, y)
+        loss, _ = training.objective(logits, y, *_output_mask(training, x))
     watched = [*variables, xin] if x.dtype.is_floating else list(variables)
     grads = tape.gradient(loss, watched)
     out["train/output"] = np.asarray(logits)

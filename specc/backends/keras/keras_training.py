@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
+from specc.passes.masking import output_mask
 
 if TYPE_CHECKING:
     from specc.backends.keras.keras_backend import Model
@@ -35,6 +36,8 @@ def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
         "binary": config.loss in ("bce", "bce_with_logits"),
         # class scores per time step [T, C], one label per step
         "per_step": config.loss in ("cross_entropy", "nll") and len(net.output_shape) == 2,
+        # a padded sequence out: the loss and metrics skip its padded steps
+        "padded": output_mask(net) is not None,
         "int_input": net.input_nodes[0].op.dtype == "int",
         "global_l1": config.l1,
         "global_l2": config.l2,

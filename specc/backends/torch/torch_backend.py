@@ -22,7 +22,7 @@ from specc.passes.masking import mask_sources
 
 #: names `forward` uses besides the nodes' variables: helper functions, and `h`, the final
 #: state of a recurrent layer
-FORWARD_NAMES = frozenset({"packed_rnn", "masked_mean", "masked_max", "h", "State", "_keep"})
+FORWARD_NAMES = frozenset({"packed_rnn", "masked_mean", "masked_max", "h", "_keep"})
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
+from specc.passes.masking import output_mask
 
 if TYPE_CHECKING:
     from specc.backends.torch.torch_backend import Model
@@ -17,10 +18,14 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
     """What templates/torch/train.py.j2 prints for a supervised run."""
     net = spec.model(config.model)
     model = next(m for m in models if m.name == config.model)
+    padded = output_mask(net) is not None
+    # padded outputs: a loss per element, so that the padded steps are left out of the mean
+    loss_code = (_PER_ELEMENT if padded else _LOSSES)[config.loss]
     return {
         "train": config,
         "model": model,
-        "loss_code": _LOSSES[config.loss],
+        "padded": padded,
+        "loss_code": loss_code,
         "optimizer_code": _optimizer(config.optimizer),
         "schedule_code": _schedule(config.schedule),
         "classification": config.loss in ("cross_entropy", "nll"),
@@ -45,6 +50,15 @@ def gan_context(config: Gan, models: list[Model]) -> dict[str, Any]:
     }
 
 
+#: the losses a padded sequence can be trained with (binary ones take flat outputs only)
+_PER_ELEMENT = {
+    "cross_entropy": 'nn.CrossEntropyLoss(reduction="none")',
+    "nll": 'nn.NLLLoss(reduction="none")',
+    "mse": 'nn.MSELoss(reduction="none")',
+    "mae": 'nn.L1Loss(reduction="none")',
+    "kl_div": 'nn.KLDivLoss(reduction="none")',
+    "huber": 'nn.HuberLoss(delta=1.0, reduction="none")',
+}
 _LOSSES = {
     "cross_entropy": "nn.CrossEntropyLoss()",
     "nll": "nn.NLLLoss()",

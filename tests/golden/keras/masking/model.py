@@ -500,10 +500,59 @@ def build_maskedcross() -> keras.Model:
     return keras.Model(inputs=tokens, outputs=dense_2, name="MaskedCross")
 
 
+def build_maskedtagger() -> keras.Model:
+    """`MaskedTagger`: [7] -> [7, 5].
+
+    453 trainable and 0 non-trainable parameters.
+    """
+    tokens = keras.Input(shape=(7,), dtype="int32", name="tokens")  # [7]
+    tokens_mask = ops.not_equal(tokens, 0)  # True at real steps
+    x = layers.Embedding(
+        20,
+        6,
+        embeddings_initializer=keras.initializers.RandomNormal(mean=0.0, stddev=1.0),
+        mask_zero=False,
+        name="embedding_1",
+    )(tokens)  # [7, 6]
+    x = SinusoidalPosition(7, 6, name="sinusoidal_position_1")(x)  # [7, 6]
+    x = layers.Bidirectional(
+        layers.GRU(
+            4,
+            activation="tanh",
+            recurrent_activation="sigmoid",
+            use_bias=True,
+            kernel_initializer=uniform(4),
+            recurrent_initializer=uniform(4),
+            bias_initializer=uniform(4),
+            reset_after=True,
+            zero_output_for_mask=True,
+            dropout=0.0,
+            recurrent_dropout=0.0,
+            return_sequences=True,
+            return_state=False,
+            go_backwards=False,
+            unroll=False,
+        ),
+        merge_mode="concat",
+        name="bidirectional_1",
+    )(x, mask=tokens_mask)  # [7, 8]
+    dense_1 = layers.Dense(
+        5,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(8),
+        bias_initializer=uniform(8),
+        kernel_regularizer=None,
+        name="dense_1",
+    )(x)  # [7, 5]
+    return keras.Model(inputs=tokens, outputs=dense_1, name="MaskedTagger")
+
+
 MODELS = {
     "Masked": build_masked,
     "MaskedStates": build_maskedstates,
     "MaskedCross": build_maskedcross,
+    "MaskedTagger": build_maskedtagger,
 }
 
 

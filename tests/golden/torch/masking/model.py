@@ -36,12 +36,12 @@ class SinusoidalPosition(nn.Module):
         return x + self.table
 
 
-State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # h, or an LSTM's (h, c)
-
-
 def packed_rnn(
-    rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor, hx: State | None = None
-) -> tuple[torch.Tensor, State]:
+    rnn: nn.RNNBase,
+    x: torch.Tensor,
+    mask: torch.Tensor,
+    hx: torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
     """`rnn` over the real steps of each padded sequence only (`mask`: True at real steps,
     which come first), from the initial state `hx` (zeros by default). Returns every step's
     output, zero at padded steps, and the final state as `rnn` gives it (h, or an LSTM's
@@ -284,10 +284,33 @@ class MaskedCross(nn.Module):
         return dense_2
 
 
+class MaskedTagger(nn.Module):
+    """`MaskedTagger`: [7] -> [7, 5].
+
+    453 trainable and 0 non-trainable parameters.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding_1 = nn.Embedding(20, 6)
+        self.sinusoidal_position_1 = SinusoidalPosition(7, 6)
+        self.bidirectional_1 = nn.GRU(6, 4, batch_first=True, bidirectional=True)
+        self.dense_1 = nn.Linear(8, 5, bias=True)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        tokens_mask = tokens != 0  # True at real steps
+        x = self.embedding_1(tokens)  # [7, 6]
+        x = self.sinusoidal_position_1(x)  # [7, 6]
+        x, _ = packed_rnn(self.bidirectional_1, x, tokens_mask)  # [7, 8]
+        dense_1 = self.dense_1(x)  # [7, 5]
+        return dense_1
+
+
 MODELS = {
     "Masked": Masked,
     "MaskedStates": MaskedStates,
     "MaskedCross": MaskedCross,
+    "MaskedTagger": MaskedTagger,
 }
 
 
