@@ -26,6 +26,7 @@ TRAINING = {
     "MaskedStates": "loss = cross_entropy\n  optimizer = adam(lr=1e-2)",
     "MaskedCross": "loss = cross_entropy\n  optimizer = adamw(lr=1e-2)",
     "MaskedTagger": "loss = cross_entropy\n  optimizer = sgd(lr=0.5, momentum=0.9)",
+    "MaskedSeries": "loss = mse\n  optimizer = adam(lr=1e-2)",
 }
 #: model -> the `classes` of its synthetic data
 CLASSES = {

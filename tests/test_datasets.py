@@ -504,6 +504,27 @@ def test_check_token_ids_against_the_embedding() -> None:
     check_against_model(tokens(np.array([[0, 0, 0], [0, 0, 5]]), labels), (3,), (2,), "nll")
 
 
+def test_check_float_padding_for_masking() -> None:
+    """`masking(value)`: steps whose features all equal the value pad each row at its end."""
+    x = np.random.default_rng(0).standard_normal((2, 4, 3)).astype(np.float32)
+    x[0, 2:] = -1.0  # lengths 2 and 4
+    labels = np.array([0, 1])
+    check_against_model(tokens(x, labels), (4, 3), (2,), "cross_entropy", pad_value=-1.0)
+    gap = x.copy()
+    gap[1, 1] = -1.0
+    with pytest.raises(DataError, match=r"row 1 of x_train has a real step after padding, but "
+                       r"`masking\(-1.0\)` needs the padding after the real steps"):  # fmt: skip
+        check_against_model(tokens(gap, labels), (4, 3), (2,), "cross_entropy", pad_value=-1.0)
+    empty = x.copy()
+    empty[1] = -1.0
+    with pytest.raises(DataError, match=r"row 1 of x_train is all padding, but `masking"):
+        check_against_model(tokens(empty, labels), (4, 3), (2,), "cross_entropy", pad_value=-1.0)
+    # a step equal to the value in some features only is a real step
+    partly = x.copy()
+    partly[1, 1, 0] = -1.0
+    check_against_model(tokens(partly, labels), (4, 3), (2,), "cross_entropy", pad_value=-1.0)
+
+
 def test_check_per_step_labels() -> None:
     x = np.ones((2, 4), np.int64)
     per_step = np.array([[0, 1, 2, 0], [1, 1, 1, 1]])

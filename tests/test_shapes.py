@@ -58,6 +58,7 @@ SHAPE_RULES = [
     ("maxpool2d(3, stride=2, ceil=true)", [64, 56, 56], (64, 28, 28)),
     ("maxpool2d(2, padding=same)", [3, 5, 5], (3, 3, 3)),
     ("avgpool2d(3, stride=1, padding=same)", [3, 5, 5], (3, 5, 5)),
+    ("masking(-1.0)", [5, 3], (5, 3)),
     # final states, and initial states (an encoder's states start a decoder)
     (
         "_, h, c = lstm(6); x -> lstm(6, return_sequences=true, initial_state=[h, c])",
@@ -191,6 +192,8 @@ def test_concat_on_sequences_uses_the_last_axis() -> None:
         ("reshape([-1, -1])", [12], "at most one -1"),
         ("reshape([5, 3])", [12], "needs 15 elements"),
         ("lstm(4)", [10], "sequence"),
+        ("masking", [10], "embedding(vocab, dim, mask_zero=true)"),
+        ("masking(1e999)", [5, 3], "finite"),
         ("_, h = gru(4); x -> lstm(4, initial_state=h)", [5, 3], "starts from 2 states (h, c)"),
         ("_, h = gru(4); x -> lstm(4, initial_state=h)", [5, 3], "write `initial_state=[h, c]`"),
         (

@@ -40,10 +40,13 @@ def class_name(name: str) -> PythonIdentifier:
 
 
 def mask_variables(net: Net, taken: set[str]) -> dict[str, str]:
-    """The padding-mask variable of each `mask_zero` embedding: `<token input>_mask`."""
+    """The padding-mask variable of each `mask_zero` embedding and `masking` node:
+    `<input>_mask`."""
     out: dict[str, str] = {}
     for node in net.layers:
-        if node.kind == "embedding" and getattr(node.op, "mask_zero", False):
+        if node.kind == "masking" or (
+            node.kind == "embedding" and getattr(node.op, "mask_zero", False)
+        ):
             name = identifier(f"{node.inputs[0]}_mask", frozenset(taken))
             taken.add(name)
             out[node.name] = name

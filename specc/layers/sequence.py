@@ -248,6 +248,27 @@ def is_recurrent(op: Op | type[Op]) -> bool:
     return issubclass(cls, (_Recurrent, Bidirectional))
 
 
+@register
+class Masking(Op):
+    """Marks the padding of a float sequence, as Keras's `Masking(mask_value)`: a time step
+    whose features all equal `value` is padding (trailing: after each sequence's real steps).
+    Padded steps become zeros; the mask travels with the sequence as `mask_zero`'s does. It
+    reads a model input."""
+
+    op: Literal["masking"] = "masking"
+    value: Annotated[float, Field(allow_inf_nan=False)] = 0.0
+    family = "sequence"
+    mask_rule = "steps"
+    shape_rule = "[T, F], unchanged (padded steps zero)"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        (shape,) = inputs
+        _expect_sequence(
+            self.op, shape, "for token ids [T] int, use `embedding(vocab, dim, mask_zero=true)`"
+        )
+        return shape
+
+
 # ----- positions and pooling over time --------------------------------------------------------
 @register
 class PositionEmbedding(Op):

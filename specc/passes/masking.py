@@ -13,14 +13,20 @@ a masked input (`Op.mask_rule`):
 - every other kind refuses a masked input (a diagnostic): `flatten`, `reshape` or `conv1d`
   would mix padded steps into real values without saying so.
 
-A value's mask is named by its source: the embedding node whose input holds the token ids.
+A mask also starts at `masking(value)` on a float sequence [T, F] (a step whose features all
+equal `value` is padding), which reads a model input.
+
+A value's mask is named by its source: the `mask_zero` embedding or the `masking` node.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from specc.diagnostics import Diagnostics
 from specc.ir.net import Net, Node
 from specc.layers.base import resolve_axis
+from specc.layers.core import Embedding
 
 #: the mask of each node's output: the name of the `mask_zero` embedding it comes from
 MaskSources = dict[str, str | None]
@@ -41,6 +47,20 @@ def mask_sources(net: Net, diags: Diagnostics | None = None) -> MaskSources:
         op = node.op
         if node.kind == "embedding":
             sources[node.name] = node.name if getattr(op, "mask_zero", False) else None
+            continue
+        if node.kind == "masking":
+            if net.node(node.inputs[0]).kind != "input":
+                if diags is not None:
+                    diags.error(
+                        "E0506",
+                        "`masking` reads a model input",
+                        node.span,
+                        label="not a model input",
+                        help="put `masking` right after the input: the padding is found in "
+                        "the data as given (and so are the loss's real steps)",
+                    )
+                continue
+            sources[node.name] = node.name
             continue
         found = _masked_sources(node, sources)
         if not found:
@@ -106,7 +126,40 @@ def check_masks(net: Net, diags: Diagnostics) -> bool:
     return sum(d.is_error for d in diags.items) == errors
 
 
-def output_mask(net: Net) -> str | None:
-    """The mask of the model's output (a padded sequence: its loss and metrics skip the
-    padded steps), or None."""
-    return mask_sources(net).get(net.output)
+@dataclass(frozen=True)
+class Padding:
+    """How a model's input marks padded steps: token id 0 (`embedding(..., mask_zero=true)`)
+    or, for a float sequence, a step whose features all equal `value` (`masking(value)`)."""
+
+    tokens: bool
+    value: float = 0.0
+
+
+def padding_of(net: Net, source: str) -> Padding:
+    """The padding a mask source (a `mask_zero` embedding or `masking` node) reads."""
+    op = net.node(source).op
+    return Padding(tokens=True) if isinstance(op, Embedding) else Padding(False, op.value)
+
+
+def output_mask(net: Net) -> Padding | None:
+    """Where the model's output is a padded sequence (its loss and metrics skip the padded
+    steps): how its input marks them. None for any other output."""
+    source = mask_sources(net).get(net.output)
+    return None if source is None else padding_of(net, source)
+
+
+def token_embeddings(net: Net) -> list[Embedding]:
+    """The embeddings reading the model's (first) input, when it holds token ids."""
+    first = net.input_nodes[0].name
+    return [n.op for n in net.layers if isinstance(n.op, Embedding) and first in n.inputs]
+
+
+def input_padding(net: Net) -> Padding | None:
+    """How the model's (first) input marks padding, if anything reads it as padded."""
+    first = net.input_nodes[0].name
+    for node in net.layers:
+        if first in node.inputs and (
+            node.kind == "masking" or (node.kind == "embedding" and node.op.mask_zero)
+        ):
+            return padding_of(net, node.name)
+    return None

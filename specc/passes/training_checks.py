@@ -25,8 +25,8 @@ from specc.ir.train_config import (
     Supervised,
 )
 from specc.layers.base import fmt
-from specc.layers.core import Embedding
 from specc.passes.binding import _reason, bind_arguments
+from specc.passes.masking import token_embeddings
 from specc.source import Span
 from specc.syntax import ast
 from specc.syntax.values import Call, Symbol, describe, evaluate, plain
@@ -385,8 +385,7 @@ def _check_tokens(data: Any, net: Net, span: Span, diags: Diagnostics) -> None:
     """E0624 where the embedding reading the data set's token ids is too small for them;
     E0625 where `mask_zero=true` would read the data set's id 0 as trailing padding but it
     is not."""
-    source = net.input_nodes[0].name
-    embeddings = [n.op for n in net.layers if isinstance(n.op, Embedding) and source in n.inputs]
+    embeddings = token_embeddings(net)
     ids = _token_ids(data)
     for op in embeddings:
         vocab, dim = op.vocab, op.dim

@@ -833,6 +833,7 @@ def check_against_model(
     *,
     vocab: int | None = None,
     mask_zero: bool = False,
+    pad_value: float | None = None,
 ) -> None:
     """Raise DataError when `arrays` cannot train a model taking samples `input_shape` and
     giving `output_shape` under `loss`: empty splits, mismatched counts, wrong sample shape,
@@ -840,7 +841,8 @@ def check_against_model(
     sample, or one per step [T] for per-step scores [T, classes]), labels other than 0/1 for
     bce losses, float targets whose shape differs from the output. For a model whose input is
     token ids read by `embedding(vocab, ...)`: ids outside [0, vocab), and, with
-    `mask_zero`, padding (0) that is not trailing or rows that are all padding.
+    `mask_zero`, padding (0) that is not trailing or rows that are all padding; the same for
+    float sequences [N, T, F] padded with steps of `pad_value` (`masking(pad_value)`).
     `source` (a path or data-set name) is named in the messages. None in a shape matches any
     size."""
     want_in = tuple(input_shape)
@@ -872,6 +874,9 @@ def check_against_model(
                 )
         if np.issubdtype(x.dtype, np.integer):
             _check_token_ids(x, f"x_{split}", vocab, mask_zero, source)
+        elif pad_value is not None and x.ndim == 3:
+            real = (x != pad_value).any(axis=-1)
+            _check_trailing(real, f"x_{split}", source, f"`masking({pad_value!r})`", "steps")
         _check_labels(y, split, out, loss, source, arrays.classes)
 
 
@@ -893,21 +898,26 @@ def _check_token_ids(
                 f"{source}: {name} holds token ids {lo}..{hi}, but the model's "
                 f"`embedding({vocab}, ...)` takes ids 0..{vocab - 1}; {fix}"
             )
-    if not mask_zero or x.ndim != 2:
-        return
-    real = x != 0
+    if mask_zero and x.ndim == 2:
+        _check_trailing(x != 0, name, source, "`mask_zero=true`", "tokens")
+
+
+def _check_trailing(real: np.ndarray, name: str, source: str, reader: str, what: str) -> None:
+    """Padding that `reader` can mask: each row's padded steps (False in `real` [N, T]) after
+    its real ones, and at least one real step."""
+    padding = "padding (0)" if what == "tokens" else "padding"
     empty = np.flatnonzero(~real.any(axis=1))
     if len(empty):
         raise DataError(
-            f"{source}: row {int(empty[0])} of {name} is all padding (0), but "
-            "`mask_zero=true` needs at least one real token per sequence; drop empty sequences"
+            f"{source}: row {int(empty[0])} of {name} is all {padding}, but {reader} needs at "
+            f"least one real {what[:-1]} per sequence; drop empty sequences"
         )
-    # trailing padding: once a row has a 0, only 0s follow
+    # trailing padding: once a row has a padded step, only padded steps follow
     gaps = np.flatnonzero((real[:, 1:] & ~real[:, :-1]).any(axis=1))
     if len(gaps):
         raise DataError(
-            f"{source}: row {int(gaps[0])} of {name} has a real token after padding (0), but "
-            "`mask_zero=true` needs the padding after the real tokens (right/post padding: "
+            f"{source}: row {int(gaps[0])} of {name} has a real {what[:-1]} after {padding}, "
+            f"but {reader} needs the padding after the real {what} (right/post padding: "
             "pad_sequences(..., padding='post')); re-pad the sequences at the end"
         )
 

@@ -101,7 +101,7 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
 
 def prepare_data(spec: Spec) -> datasets.Arrays | int:
     """The spec's data set, checked against its model; an exit code after an error."""
-    from specc.layers.core import Embedding
+    from specc.passes.masking import input_padding, token_embeddings
     from specc.tools import datasets
 
     config = spec.training
@@ -113,11 +113,11 @@ def prepare_data(spec: Spec) -> datasets.Arrays | int:
         net = spec.model(config.discriminator)
         loss = "gan"
     node = net.input_nodes[0]
-    # the embeddings reading the token ids, if the input is token ids: their smallest vocab,
-    # and whether id 0 is padding for any of them
-    embeddings = [n.op for n in net.layers if isinstance(n.op, Embedding) and node.name in n.inputs]
-    vocab = min((op.vocab for op in embeddings), default=None)
-    mask_zero = any(op.mask_zero for op in embeddings)
+    # the embeddings reading the token ids, if the input is token ids: their smallest vocab;
+    # and how the input marks padding (token id 0, or float steps of one value), if it does
+    vocab = min((op.vocab for op in token_embeddings(net)), default=None)
+    padding = input_padding(net)
+    mask_zero = padding is not None and padding.tokens
     output_shape = net.output_shape if loss != "gan" else ()
     try:
         arrays = datasets.load(
@@ -135,7 +135,14 @@ def prepare_data(spec: Spec) -> datasets.Arrays | int:
             kind = config.data.kind
             source = f"`{kind}`" if path is None else f"{kind} {str(Path(path).expanduser())!r}"
             datasets.check_against_model(
-                arrays, node.shape, output_shape, loss, source, vocab=vocab, mask_zero=mask_zero
+                arrays,
+                node.shape,
+                output_shape,
+                loss,
+                source,
+                vocab=vocab,
+                mask_zero=mask_zero,
+                pad_value=None if padding is None or padding.tokens else padding.value,
             )
         else:
             arrays = _to_unit_range(arrays)

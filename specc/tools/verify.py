@@ -52,6 +52,7 @@ from specc.files import write_atomic, write_tree
 from specc.ir.net import Net, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import Param
+from specc.passes.masking import input_padding
 
 TOLERANCE = {
     "forward": 1e-5,
@@ -152,8 +153,12 @@ def _inputs(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:
     net = spec.model(config.model)
     node = net.input_nodes[0]
     shape = (batch, *(node.shape or ()))
-    if node.op.dtype == "int" and _pads(net):
+    padding = input_padding(net)
+    if node.op.dtype == "int" and padding is not None:
         x = _padded_tokens(rng, net, shape)
+    elif padding is not None:  # `masking(value)`: trailing steps of `value`
+        x = rng.standard_normal(shape).astype(np.float32)
+        x[_padded_tokens(rng, net, shape[:2]) == 0] = padding.value
     elif node.op.dtype == "int":
         vocab = min((n.op.vocab for n in net.layers if n.kind == "embedding"), default=10)
         x = rng.integers(0, vocab, shape).astype(np.int64)
@@ -171,11 +176,6 @@ def _inputs(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:
     else:
         y = rng.standard_normal((batch, *out)).astype(np.float32)
     return {"x": x, "y": y}
-
-
-def _pads(net: Net) -> bool:
-    """The model reads padded token sequences (a `mask_zero` embedding)."""
-    return any(n.kind == "embedding" and getattr(n.op, "mask_zero", False) for n in net.layers)
 
 
 def _padded_tokens(rng: np.random.Generator, net: Net, shape: tuple[int, ...]) -> np.ndarray:

@@ -46,6 +46,7 @@ HELPERS = frozenset(
         "LogSoftmax",
         "AttentionInit",
         "MaskedMaxPool1D",
+        "ZeroPaddedSteps",
         "canonical_state",
         "save_canonical",
         "load_canonical",

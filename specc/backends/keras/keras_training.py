@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
-from specc.passes.masking import output_mask
+from specc.passes.masking import Padding, output_mask
 
 if TYPE_CHECKING:
     from specc.backends.keras.keras_backend import Model
@@ -27,6 +28,7 @@ OPTIMIZER_NAMES = {
 def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
     """What templates/keras/train.py.j2 prints for a supervised run."""
     net = spec.model(config.model)
+    padding = output_mask(net)
     return {
         "train": config,
         "opt": config.optimizer,
@@ -37,12 +39,21 @@ def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
         # class scores per time step [T, C], one label per step
         "per_step": config.loss in ("cross_entropy", "nll") and len(net.output_shape) == 2,
         # a padded sequence out: the loss and metrics skip its padded steps
-        "padded": output_mask(net) is not None,
+        "padded": padding is not None,
+        # the mask of a batch's output, from its input `x`: True at the real steps
+        "output_mask_code": _mask_code(padding, "x") if padding is not None else "",
         "int_input": net.input_nodes[0].op.dtype == "int",
         "global_l1": config.l1,
         "global_l2": config.l2,
         "pi": math.pi,
     }
+
+
+def _mask_code(padding: Padding, x: str) -> str:
+    if padding.tokens:
+        return f"tf.not_equal({x}, 0)"
+    # steps whose features all equal `value`
+    return f"tf.reduce_any(tf.not_equal({x}, {lit(padding.value)}), axis=-1)"
 
 
 def gan_context(models: list[Model], config: Gan) -> dict[str, Any]:

@@ -502,6 +502,20 @@ def _embedding(s: Site) -> list[str]:
     return [f"{s.mask_out} = ops.not_equal({s.x}, 0)  # True at real steps", *lines]
 
 
+@translates("masking")
+def _masking(s: Site) -> list[str]:
+    # Keras's Masking computes the same, but would also hand its mask on implicitly; the
+    # emitted code passes every mask explicitly (see `masked_call`)
+    s.helpers.add("ops")
+    s.helpers.add("ZeroPaddedSteps")
+    value = lit(s.op.value)
+    real = f"ops.any(ops.not_equal({s.x}, {value}), axis=-1)"
+    return [
+        f"{s.mask_out} = {real}  # True at real steps",
+        *s.chain(f"ZeroPaddedSteps({value}, name={s.name})"),
+    ]
+
+
 _RNN = {"rnn": "layers.SimpleRNN", "lstm": "layers.LSTM", "gru": "layers.GRU"}
 
 

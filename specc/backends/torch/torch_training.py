@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
-from specc.passes.masking import output_mask
+from specc.passes.masking import Padding, output_mask
 
 if TYPE_CHECKING:
     from specc.backends.torch.torch_backend import Model
@@ -18,13 +18,16 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
     """What templates/torch/train.py.j2 prints for a supervised run."""
     net = spec.model(config.model)
     model = next(m for m in models if m.name == config.model)
-    padded = output_mask(net) is not None
+    padding = output_mask(net)
+    padded = padding is not None
     # padded outputs: a loss per element, so that the padded steps are left out of the mean
     loss_code = (_PER_ELEMENT if padded else _LOSSES)[config.loss]
     return {
         "train": config,
         "model": model,
         "padded": padded,
+        # the mask of a batch's output, from its input `x`: True at the real steps
+        "output_mask_code": _mask_code(padding, "x") if padding is not None else "",
         "loss_code": loss_code,
         "optimizer_code": _optimizer(config.optimizer),
         "schedule_code": _schedule(config.schedule),
@@ -36,6 +39,12 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
         "global_l1": config.l1,
         "global_l2": config.l2,
     }
+
+
+def _mask_code(padding: Padding, x: str) -> str:
+    if padding.tokens:
+        return f"{x} != 0"
+    return f"({x} != {lit(padding.value)}).any(dim=-1)"  # steps of features all `value`
 
 
 def gan_context(config: Gan, models: list[Model]) -> dict[str, Any]:

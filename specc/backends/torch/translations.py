@@ -283,6 +283,14 @@ def _embedding(s: Site) -> Translation:
     return layer, [f"{s.mask_out} = {s.x} != 0  # True at real steps", *lines]
 
 
+@translates("masking")
+def _masking(s: Site) -> Translation:
+    assert s.mask_out is not None
+    # a step whose features all equal the value is padding; padded steps become zeros
+    real = f"{s.mask_out} = ({s.x} != {lit(s.op.value)}).any(dim=-1)  # True at real steps"
+    return None, [real, *s.assign(f"{s.x} * {s.mask_out}.unsqueeze(-1)")]
+
+
 _RNN = {"rnn": "nn.RNN", "lstm": "nn.LSTM", "gru": "nn.GRU"}
 
 

@@ -89,6 +89,23 @@ class SinusoidalPosition(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="specc")
+class ZeroPaddedSteps(layers.Layer):
+    """Zeros at the padded steps of sequences [T, F]: steps whose features all equal
+    `value` (Keras's Masking computes the same, but also hands its mask on implicitly)."""
+
+    def __init__(self, value: float, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.value = value
+
+    def call(self, x):
+        real = ops.any(ops.not_equal(x, self.value), axis=-1, keepdims=True)
+        return x * ops.cast(real, x.dtype)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "value": self.value}
+
+
+@keras.saving.register_keras_serializable(package="specc")
 class MaskedMaxPool1D(layers.Layer):
     """The maximum over time of sequences [T, F], over the real steps only (`mask`: True
     at real steps); Keras's GlobalMaxPooling1D ignores masks."""
@@ -548,11 +565,96 @@ def build_maskedtagger() -> keras.Model:
     return keras.Model(inputs=tokens, outputs=dense_1, name="MaskedTagger")
 
 
+def build_maskedseries() -> keras.Model:
+    """`MaskedSeries`: [6, 3] -> [6, 2].
+
+    504 trainable and 0 non-trainable parameters.
+    """
+    x_ = keras.Input(shape=(6, 3), dtype="float32", name="x")  # [6, 3]
+    x_mask = ops.any(ops.not_equal(x_, -1.0), axis=-1)  # True at real steps
+    masking_1 = ZeroPaddedSteps(-1.0, name="masking_1")(x_)  # [6, 3]
+    x = layers.Dense(
+        4,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(3),
+        bias_initializer=uniform(3),
+        kernel_regularizer=None,
+        name="dense_1",
+    )(masking_1)  # [6, 4]
+    x = layers.Activation("tanh", name="tanh_1")(x)  # [6, 4]
+    x = layers.LSTM(
+        5,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer=uniform(5),
+        recurrent_initializer=uniform(5),
+        bias_initializer=uniform(5),
+        unit_forget_bias=False,
+        zero_output_for_mask=True,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=True,
+        return_state=False,
+        go_backwards=False,
+        unroll=False,
+        name="lstm_1",
+    )(x, mask=x_mask)  # [6, 5]
+    # the query without its Keras mask: padded query steps attend as in torch
+    multihead_attention_1 = layers.MultiHeadAttention(
+        num_heads=1,
+        key_dim=5,
+        value_dim=5,
+        dropout=0.0,
+        use_bias=True,
+        output_shape=None,
+        kernel_initializer=AttentionInit(1, 5),
+        bias_initializer="zeros",
+        name="multihead_attention_1",
+        # [6, 5]
+    )(query=ops.copy(x), value=x, key=x, attention_mask=ops.expand_dims(x_mask, 1))
+    x = layers.Bidirectional(
+        layers.GRU(
+            3,
+            activation="tanh",
+            recurrent_activation="sigmoid",
+            use_bias=True,
+            kernel_initializer=uniform(3),
+            recurrent_initializer=uniform(3),
+            bias_initializer=uniform(3),
+            reset_after=True,
+            zero_output_for_mask=True,
+            dropout=0.0,
+            recurrent_dropout=0.0,
+            return_sequences=True,
+            return_state=False,
+            go_backwards=False,
+            unroll=False,
+        ),
+        merge_mode="concat",
+        name="bidirectional_1",
+    )(masking_1, mask=x_mask)  # [6, 6]
+    # [6, 11]
+    x = layers.Concatenate(axis=2, name="concat_1")([multihead_attention_1, x])
+    dense_2 = layers.Dense(
+        2,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=uniform(11),
+        bias_initializer=uniform(11),
+        kernel_regularizer=None,
+        name="dense_2",
+    )(x)  # [6, 2]
+    return keras.Model(inputs=x_, outputs=dense_2, name="MaskedSeries")
+
+
 MODELS = {
     "Masked": build_masked,
     "MaskedStates": build_maskedstates,
     "MaskedCross": build_maskedcross,
     "MaskedTagger": build_maskedtagger,
+    "MaskedSeries": build_maskedseries,
 }
 
 

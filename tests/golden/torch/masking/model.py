@@ -50,7 +50,7 @@ def packed_rnn(
     lengths = mask.sum(dim=1)
     steps = torch.arange(mask.shape[1], device=mask.device)
     if not torch.equal(mask, steps < lengths[:, None]):
-        raise ValueError("padding (token 0) must follow each sequence's real tokens")
+        raise ValueError("padding must follow each sequence's real steps")
     packed = nn.utils.rnn.pack_padded_sequence(
         x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
     )
@@ -306,11 +306,46 @@ class MaskedTagger(nn.Module):
         return dense_1
 
 
+class MaskedSeries(nn.Module):
+    """`MaskedSeries`: [6, 3] -> [6, 2].
+
+    504 trainable and 0 non-trainable parameters.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dense_1 = nn.Linear(3, 4, bias=True)
+        self.lstm_1 = nn.LSTM(4, 5, batch_first=True)
+        self.multihead_attention_1 = nn.MultiheadAttention(
+            5, 1, dropout=0.0, batch_first=True
+        )
+        self.bidirectional_1 = nn.GRU(3, 3, batch_first=True, bidirectional=True)
+        self.dense_2 = nn.Linear(11, 2, bias=True)
+        nn.init.zeros_(self.lstm_1.bias_hh_l0)
+        self.lstm_1.bias_hh_l0.requires_grad_(False)
+
+    def forward(self, x_: torch.Tensor) -> torch.Tensor:
+        x_mask = (x_ != -1.0).any(dim=-1)  # True at real steps
+        masking_1 = x_ * x_mask.unsqueeze(-1)  # [6, 3]
+        x = self.dense_1(masking_1)  # [6, 4]
+        x = torch.tanh(x)  # [6, 4]
+        x, _ = packed_rnn(self.lstm_1, x, x_mask)  # [6, 5]
+        # [6, 5]
+        multihead_attention_1, _ = self.multihead_attention_1(
+            x, x, x, need_weights=False, key_padding_mask=~x_mask
+        )
+        x, _ = packed_rnn(self.bidirectional_1, masking_1, x_mask)  # [6, 6]
+        x = torch.cat([multihead_attention_1, x], dim=2)  # [6, 11]
+        dense_2 = self.dense_2(x)  # [6, 2]
+        return dense_2
+
+
 MODELS = {
     "Masked": Masked,
     "MaskedStates": MaskedStates,
     "MaskedCross": MaskedCross,
     "MaskedTagger": MaskedTagger,
+    "MaskedSeries": MaskedSeries,
 }
 
 
