@@ -64,12 +64,18 @@ def bind_arguments(
         bound[name] = item
     for name, item in kwargs.items():
         if name not in fields:
+            help = did_you_mean(name, fields, "its arguments") + f" (signature: `{sig}`)"
+            if name == "initial_state" and what in ("rnn", "lstm", "gru"):  # inside a wrapper
+                help = (
+                    "give the states to the wrapper, forward ones first: "
+                    "`bidirectional(lstm(n), initial_state=[...])`"
+                )
             raise SpecError(
                 "E0304",
                 f"`{what}` has no argument `{name}`",
                 item[1],
                 label="unknown argument",
-                help=did_you_mean(name, fields, "its arguments") + f" (signature: `{sig}`)",
+                help=help,
             )
         if name in bound:
             raise SpecError(

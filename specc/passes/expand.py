@@ -311,6 +311,10 @@ class Expander:
     def _bind_states(self, stmt: ast.Pipeline, scope: _Scope, current: str) -> None:
         """`out, h, c = ... -> lstm(...)`: the names after the first are the recurrent
         layer's final states, each a `recurrent_state` node reading the layer."""
+        if current == POISON:  # the pipeline failed already: its values are skipped
+            for name, _span in stmt.states:
+                scope.values.setdefault(name, POISON)
+            return
         last = stmt.stages[-1]
         node = self.nodes[-1] if self.nodes and self.nodes[-1].name == current else None
         if node is None or not is_recurrent(node.op):

@@ -1,0 +1,74 @@
+"""Final and initial states of recurrent layers: `out, h, c = ... -> lstm(n)` and
+`lstm(n, initial_state=[h, c])` (their numbers are verified in tests/test_verify.py's
+catalogue: States, MaskedStates)."""
+
+from __future__ import annotations
+
+from specc.backends import get_backend
+from specc.compiler import compile_source
+
+
+def _check(body: str) -> list[tuple[str, str]]:
+    result = compile_source(f"model M {{\n  input x: [5, 3]\n{body}\n}}\n", "t.net")
+    return [(d.code, d.message) for d in result.diagnostics]
+
+
+def test_states_are_nodes_after_their_layer() -> None:
+    result = compile_source(
+        "model M {\n  input x: [5, 3]\n  _, h, c = lstm(4)\n  x -> lstm(4, initial_state=[h, c])\n}"
+    )
+    net = result.spec.models[0]
+    kinds = [(n.name, n.kind, n.inputs) for n in net.layers]
+    assert kinds == [
+        ("lstm_1", "lstm", ("x",)),
+        ("lstm_1.h", "recurrent_state", ("lstm_1",)),
+        ("lstm_1.c", "recurrent_state", ("lstm_1",)),
+        ("lstm_2", "lstm", ("x", "lstm_1.h", "lstm_1.c")),
+    ]
+    assert net.node("lstm_1.c").shape == (4,)
+    assert net.trainable == 2 * 4 * 4 * (3 + 4 + 1)  # states add no parameters
+
+
+def test_discarded_values_are_not_bound_and_not_warned_about() -> None:
+    assert _check("  _, h = gru(4)\n  x -> gru(4, initial_state=h)") == []
+    assert _check("  out, _, c = lstm(4)\n  x -> lstm(4, initial_state=[out, c])") == []
+    assert [c for c, _ in _check("  out, h = gru(4)\n  x -> gru(4)")] == ["W0401", "W0401"]
+
+
+def test_one_mistake_gives_one_error() -> None:
+    found = _check("  a = x -> bogus(3)\n  _, h = a -> gru(4)\n  x -> gru(4, initial_state=h)")
+    assert [c for c, _ in found] == ["E0301"]
+
+
+def test_states_given_inside_a_wrapper_are_pointed_to_the_wrapper() -> None:
+    result = compile_source(
+        "model M {\n  input x: [5, 3]\n  _, h = gru(4)\n"
+        "  x -> bidirectional(gru(4, initial_state=h))\n}"
+    )
+    (error,) = result.diagnostics
+    assert error.code == "E0304" and "bidirectional(lstm(n), initial_state=[...])" in error.help
+
+
+SEQ2SEQ = """model Seq2Seq {
+  input source: [6] int
+  input target: [5] int
+  _, h, c = source -> embedding(20, 8, mask_zero=true) -> lstm(16)
+  target -> embedding(20, 8) -> lstm(16, return_sequences=true, initial_state=[h, c])
+  dense(20)
+}
+"""
+
+
+def test_the_emitted_code_reads_the_states_as_each_framework_gives_them() -> None:
+    result = compile_source(SEQ2SEQ)
+    assert result.ok and not result.diagnostics
+    torch = get_backend("torch").emit(result.spec, SEQ2SEQ)["model.py"]
+    # PyTorch: the final state (h, c) [directions, N, units], padded steps skipped
+    assert "_, lstm_1_state = packed_rnn(self.lstm_1, x, source_mask)" in torch
+    assert "lstm_1_c = lstm_1_state[1][0]" in torch
+    assert "self.lstm_2(x, (lstm_1_h.unsqueeze(0), lstm_1_c.unsqueeze(0)))" in torch
+    keras = get_backend("keras").emit(result.spec, SEQ2SEQ)["model.py"]
+    # Keras: return_state=True gives [output, h, c]; the encoder's output is not kept
+    assert "_, lstm_1_h, lstm_1_c = layers.LSTM(" in keras
+    assert "return_state=True" in keras
+    assert "(x, initial_state=[lstm_1_h, lstm_1_c])" in keras
