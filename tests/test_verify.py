@@ -41,7 +41,7 @@ def verify_all(paths: list[Path]) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("name", ["lenet5", "dcgan"])
+@pytest.mark.parametrize("name", ["lenet5", "dcgan", "autoencoder"])
 def test_shipped_spec_verifies(name: str, tmp_path: Path) -> None:
     report = tmp_path / "verify.json"
     done = verify(str(ROOT / "specs" / f"{name}.net"), "--json", str(report))
@@ -55,6 +55,8 @@ def test_shipped_spec_verifies(name: str, tmp_path: Path) -> None:
         assert {"forward", "train", "grad", "steps"} <= phases
         # every layer's output is compared, not only the model's
         assert sum(t["phase"] == "forward" for t in data["tensors"]) >= 4
+    if name == "autoencoder":  # the noise is drawn by runtime.py: the same on both sides
+        assert any(t["phase"] == "data" and t["name"] == "augmented" for t in data["tensors"])
 
 
 OPTIMIZERS = [

@@ -113,6 +113,9 @@ class Digits(_Config):
     size: Annotated[int, Field(strict=True, ge=8, le=256)] = 8
     #: each image's rows as time steps: samples [size, size] instead of [1, size, size]
     rows: bool = False
+    #: "standard": pixels standardised (the train split's mean 0, std 1); "unit": in [0, 1]
+    #: (ink 1), for a `bce` reconstruction
+    scale: Literal["standard", "unit"] = "standard"
 
 
 class Mnist(_Config):
@@ -122,6 +125,8 @@ class Mnist(_Config):
     path: str
     #: each image's rows as time steps: samples [28, 28] instead of [1, 28, 28]
     rows: bool = False
+    #: "standard": pixels standardised (MNIST's mean and std); "unit": in [0, 1]
+    scale: Literal["standard", "unit"] = "standard"
 
 
 class Cifar10(_Config):
@@ -226,9 +231,32 @@ Augment = Annotated[RandomFlip | RandomCrop, Field(discriminator="kind")]
 AUGMENTS = {c.model_fields["kind"].default: c for c in (RandomFlip, RandomCrop)}
 
 
+# ----- input noise (denoising) ------------------------------------------------------------------
+class GaussianNoise(_Config):
+    """Adds N(0, std²) to every input value of a training batch."""
+
+    kind: Literal["gaussian_noise"] = "gaussian_noise"
+    std: PositiveFloat
+
+
+class MaskingNoise(_Config):
+    """Sets each input value of a training batch to 0 with probability `rate` (the masking
+    noise of denoising autoencoders)."""
+
+    kind: Literal["masking_noise"] = "masking_noise"
+    rate: Annotated[float, Field(gt=0.0, lt=1.0)]
+
+
+Noise = Annotated[GaussianNoise | MaskingNoise, Field(discriminator="kind")]
+NOISES = {c.model_fields["kind"].default: c for c in (GaussianNoise, MaskingNoise)}
+
+
 # ----- losses ----------------------------------------------------------------------------------
 Loss = Literal["cross_entropy", "nll", "mse", "mae", "bce", "bce_with_logits", "kl_div", "huber"]
 CLASSIFICATION_LOSSES = ("cross_entropy", "nll")
+BINARY_LOSSES = ("bce", "bce_with_logits")
+#: the losses that compare a reconstruction with the input, value by value (`target = input`)
+RECONSTRUCTION_LOSSES = ("mse", "mae", "huber", "bce", "bce_with_logits")
 GanLoss = Literal["bce_with_logits", "hinge", "wgan_gp"]
 Metric = Literal["accuracy"]
 Precision = Literal["fp32", "bf16", "fp16"]
@@ -253,6 +281,11 @@ class Supervised(_Config):
     metrics: tuple[Metric, ...] = ("accuracy",)
     seed: Annotated[int, Field(strict=True, ge=0)] = 0
     augment: tuple[Augment, ...] = ()
+    #: "labels": the data set's labels; "input": the input itself (an autoencoder)
+    target: Literal["labels", "input"] = "labels"
+    #: corrupts the training inputs (after `augment`); with `target = input`, the clean
+    #: input is the target (a denoising autoencoder)
+    noise: Noise | None = None
     early_stopping: EarlyStopping | None = None
     clip_grad: PositiveFloat | None = None
     l1: NonNegFloat = 0.0
@@ -260,6 +293,20 @@ class Supervised(_Config):
     precision: Precision = "fp32"
     compile: bool = False
     channels_last: bool = False
+
+    @property
+    def transforms_input(self) -> bool:
+        """Training batches are changed on the host (augmentation, noise)."""
+        return bool(self.augment) or self.noise is not None
+
+    @property
+    def has_accuracy(self) -> bool:
+        """Accuracy means something: class labels (or 0/1 labels) are the target."""
+        return (
+            "accuracy" in self.metrics
+            and self.target == "labels"
+            and self.loss in CLASSIFICATION_LOSSES + BINARY_LOSSES
+        )
 
 
 class Normal(_Config):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
@@ -16,8 +17,10 @@ from specc.ir.train_config import (
     DATASETS,
     FLOAT_DATASETS,
     LATENTS,
+    NOISES,
     OPTIMIZERS,
     PER_STEP_DATASETS,
+    RECONSTRUCTION_LOSSES,
     REGRESSION_DATASETS,
     SCHEDULES,
     TOKEN_DATASETS,
@@ -40,6 +43,7 @@ _TABLES: dict[str, dict[str, type[BaseModel]]] = {
     "schedule": SCHEDULES,
     "augment": AUGMENTS,
     "latent": LATENTS,
+    "noise": NOISES,
 }
 _LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
 _SQUASHING = ("softmax", "sigmoid", "log_softmax")
@@ -421,6 +425,59 @@ def _check_tokens(data: Any, net: Net, span: Span, diags: Diagnostics) -> None:
     diags.error("E0625", message, span, label="padding", help=fix)
 
 
+def _check_reconstruction(
+    config: Supervised,
+    net: Net,
+    spans: dict[str, Span],
+    section: ast.SectionDef,
+    diags: Diagnostics,
+) -> None:
+    """`target = input` (an autoencoder): a reconstruction loss, and an output of the
+    input's shape, for float samples."""
+    node = net.input_nodes[0]
+    target_span = spans.get("target", section.name_span)
+    if node.op.dtype == "int":
+        diags.error(
+            "E0627",
+            f"`target = input` reconstructs numbers, but `{net.name}` takes token ids",
+            target_span,
+            help="for token sequences, predict each next token with per-step scores and "
+            "`cross_entropy` (the `text` data set)",
+        )
+        return
+    if config.loss not in RECONSTRUCTION_LOSSES:
+        diags.error(
+            "E0628",
+            f"`{config.loss}` compares class scores with labels; reconstructing the input "
+            "compares value by value",
+            spans.get("loss", section.name_span),
+            help="use `mse` (or `mae`, `huber`), or `bce` on a sigmoid output in [0, 1]",
+        )
+        return
+    scale = getattr(config.data, "scale", None)
+    if config.loss in ("bce", "bce_with_logits") and scale == "standard":
+        kind = config.data.kind
+        diags.error(
+            "E0630",
+            f"`{config.loss}` compares the reconstruction with the input as probabilities, "
+            f"but `{kind}` standardises its pixels (mean 0, std 1)",
+            spans.get("data", section.name_span),
+            label="pixels not in [0, 1]",
+            help=f"write `{kind}(..., scale=unit)` for pixels in [0, 1], or use `mse`",
+        )
+        return
+    have, want = net.output_shape, node.shape or ()
+    if tuple(have) != tuple(want):
+        diags.error(
+            "E0629",
+            f"`{net.name}` gives {fmt(have)}, but reconstructing its input needs {fmt(want)}",
+            target_span,
+            label="the input is the target",
+            help=f"end the decoder with a layer giving {fmt(want)}, e.g. "
+            f"`dense({math.prod(want)}) -> reshape({list(want)})`",
+        )
+
+
 def _check_supervised(
     config: Supervised,
     net: Net,
@@ -446,6 +503,16 @@ def _check_supervised(
             spans.get("augment", section.name_span),
             help="remove `augment`",
         )
+    if config.noise is not None and net.input_nodes[0].op.dtype == "int":
+        diags.error(
+            "E0626",
+            f"`noise` corrupts numbers, but `{net.name}` takes token ids",
+            spans.get("noise", section.name_span),
+            help="remove `noise`",
+        )
+    if config.target == "input":
+        _check_reconstruction(config, net, spans, section, diags)
+        return
     out = net.output_shape
     loss_span = spans.get("loss", section.name_span)
     classes = _classes(config.data)

@@ -119,7 +119,7 @@ def load(
             "the input as `[T] int` and start the model with `embedding(vocab, dim)`"
         )
     if kind == "digits":
-        arrays = load_digits(config.size)
+        arrays = load_digits(config.size, config.scale)
         return as_rows(arrays) if config.rows else arrays
     if kind == "adding":
         return adding(config.length, config.n, seed)
@@ -132,7 +132,7 @@ def load(
     if kind == "imdb":
         return load_imdb(config.path, config.length, config.vocab, config.padding)
     if kind == "mnist":
-        arrays = load_mnist(config.path)
+        arrays = load_mnist(config.path, config.scale)
         return as_rows(arrays) if config.rows else arrays
     if kind == "cifar10":
         return load_cifar10(config.path)
@@ -152,15 +152,20 @@ def load(
 
 
 # ----- digits ----------------------------------------------------------------------------------
-def load_digits(size: int = 8) -> Arrays:
+def load_digits(size: int = 8, scale: str = "standard") -> Arrays:
     """scikit-learn's 8x8 digits (bundled, no download), resized to size x size, normalised
-    with the train split's mean and std, stratified 80/20 split fixed by SPLIT_SEED."""
+    with the train split's mean and std (`scale="unit"`: left in [0, 1]), stratified 80/20
+    split fixed by SPLIT_SEED."""
     images, labels = _digits_8x8()
     images = images / 16.0  # [N, 8, 8] in [0, 1]
     if size != images.shape[-1]:
         images = resize_bilinear(images, (size, size))
     train, test = stratified_split(labels, TEST_FRACTION, np.random.default_rng(SPLIT_SEED))
     x_train, x_test = images[train], images[test]
+    if scale == "unit":
+        x_train = np.clip(x_train, 0.0, 1.0).astype(np.float32)[:, None]
+        x_test = np.clip(x_test, 0.0, 1.0).astype(np.float32)[:, None]
+        return Arrays(x_train, labels[train], x_test, labels[test], classes=10)
     mean, std = float(x_train.mean()), float(x_train.std())
     x_train = ((x_train - mean) / std).astype(np.float32)[:, None]
     x_test = ((x_test - mean) / std).astype(np.float32)[:, None]
@@ -247,7 +252,7 @@ _IDX_DTYPES: dict[int, np.dtype[Any]] = {
 }
 
 
-def load_mnist(path: PathLike) -> Arrays:
+def load_mnist(path: PathLike, scale: str = "standard") -> Arrays:
     """The four standard IDX files (each optionally gzipped) in the folder `path`."""
     folder = Path(path).expanduser()
     fix = (
@@ -292,16 +297,18 @@ def load_mnist(path: PathLike) -> Arrays:
             "together"
         )
     return Arrays(
-        _normalise_mnist(x_train),
+        _normalise_mnist(x_train, scale),
         y_train.astype(np.int64),
-        _normalise_mnist(x_test),
+        _normalise_mnist(x_test, scale),
         y_test.astype(np.int64),
         classes=10,
     )
 
 
-def _normalise_mnist(images: np.ndarray) -> np.ndarray:
+def _normalise_mnist(images: np.ndarray, scale: str = "standard") -> np.ndarray:
     x = images.astype(np.float32)[:, None] / np.float32(255.0)
+    if scale == "unit":
+        return x
     return (x - np.float32(MNIST_MEAN)) / np.float32(MNIST_STD)
 
 
@@ -834,6 +841,7 @@ def check_against_model(
     vocab: int | None = None,
     mask_zero: bool = False,
     pad_value: float | None = None,
+    target_is_input: bool = False,
 ) -> None:
     """Raise DataError when `arrays` cannot train a model taking samples `input_shape` and
     giving `output_shape` under `loss`: empty splits, mismatched counts, wrong sample shape,
@@ -843,6 +851,8 @@ def check_against_model(
     token ids read by `embedding(vocab, ...)`: ids outside [0, vocab), and, with
     `mask_zero`, padding (0) that is not trailing or rows that are all padding; the same for
     float sequences [N, T, F] padded with steps of `pad_value` (`masking(pad_value)`).
+    `target_is_input` (an autoencoder): the labels are not read; a `bce` loss needs inputs in
+    [0, 1].
     `source` (a path or data-set name) is named in the messages. None in a shape matches any
     size."""
     want_in = tuple(input_shape)
@@ -877,7 +887,15 @@ def check_against_model(
         elif pad_value is not None and x.ndim == 3:
             real = (x != pad_value).any(axis=-1)
             _check_trailing(real, f"x_{split}", source, f"`masking({pad_value!r})`", "steps")
-        _check_labels(y, split, out, loss, source, arrays.classes)
+        if not target_is_input:
+            _check_labels(y, split, out, loss, source, arrays.classes)
+        elif loss in ("bce", "bce_with_logits") and x.size and (x.min() < 0 or x.max() > 1):
+            raise DataError(
+                f"{source}: `{loss}` compares the reconstruction with the input as "
+                f"probabilities, but x_{split} holds values {float(x.min()):.3g}.."
+                f"{float(x.max()):.3g}; give inputs in [0, 1] (`digits(..., scale=unit)`, "
+                "`mnist(..., scale=unit)`), or use `mse`"
+            )
 
 
 def _check_token_ids(

@@ -165,6 +165,9 @@ def _inputs(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:
     else:
         x = rng.standard_normal(shape).astype(np.float32)
     out = net.output_shape
+    if config.target == "input":  # an autoencoder: the input, in [0, 1], is the target
+        x = rng.uniform(0.0, 1.0, shape).astype(np.float32)
+        return {"x": x, "y": x.copy()}
     if config.loss in ("cross_entropy", "nll"):
         # one class per sample [C], or per time step [T, C]
         y = rng.integers(0, out[-1], (batch, *out[:-1])).astype(np.int64)
@@ -206,9 +209,9 @@ def _job(spec: Spec, steps: int, seed: int) -> dict[str, Any]:
         "model": config.model,
         "steps": _steps(spec.model(config.model)),
         "n_steps": steps,
-        # a batch of 8 images for the augmentation check (when the spec augments)
+        # a batch of 8 samples for the augmentation and noise check (when the spec has them)
         "augment_shape": [8, *(spec.model(config.model).input_nodes[0].shape or ())]
-        if config.augment
+        if config.transforms_input
         else None,
         "steps_per_epoch": STEPS_PER_EPOCH,
         "epochs": max(1, -(-steps // STEPS_PER_EPOCH)),

@@ -35,7 +35,8 @@ def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
         "opt_name": OPTIMIZER_NAMES[config.optimizer.kind],
         "schedule": config.schedule,
         "classification": config.loss in ("cross_entropy", "nll"),
-        "binary": config.loss in ("bce", "bce_with_logits"),
+        # 0/1 labels (an autoencoder's bce compares with the input instead)
+        "binary": config.loss in ("bce", "bce_with_logits") and config.target == "labels",
         # class scores per time step [T, C], one label per step
         "per_step": config.loss in ("cross_entropy", "nll") and len(net.output_shape) == 2,
         # a padded sequence out: the loss and metrics skip its padded steps

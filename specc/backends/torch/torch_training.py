@@ -32,7 +32,8 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
         "optimizer_code": _optimizer(config.optimizer),
         "schedule_code": _schedule(config.schedule),
         "classification": config.loss in ("cross_entropy", "nll"),
-        "binary": config.loss in ("bce", "bce_with_logits"),
+        # 0/1 labels (an autoencoder's bce compares with the input instead)
+        "binary": config.loss in ("bce", "bce_with_logits") and config.target == "labels",
         # class scores per time step [T, C], one label per step
         "per_step": config.loss in ("cross_entropy", "nll") and len(net.output_shape) == 2,
         "int_input": net.input_nodes[0].op.dtype == "int",

@@ -111,9 +111,7 @@ def epoch_record(
     return {
         "epoch": epoch + 1,
         "loss": sums[0] / n,
-        "accuracy": sums[1] / n,
         "test_loss": test[0],
-        "test_accuracy": test[1],
         "lr": lr,
         "seconds": round(seconds, 3),
         "samples_per_s": round(n / max(seconds, 1e-9), 1),
@@ -126,8 +124,7 @@ def log_epoch(path: str, history: list[dict], record: dict, epochs: int) -> None
     append_line(path, record)
     print(
         f"epoch {record['epoch']:>3}/{epochs}  loss {record['loss']:.4f}  "
-        f"accuracy {record['accuracy']:.4f}  test_loss {record['test_loss']:.4f}  "
-        f"test_accuracy {record['test_accuracy']:.4f}  "
+        f"test_loss {record['test_loss']:.4f}  "
         f"{record['samples_per_s']:,.0f} samples/s",
         flush=True,
     )
@@ -200,7 +197,7 @@ def finish(training, data: tuple, to_device, args, about: dict, history, began) 
     the seconds since `began` and the training throughput; and the last line a person
     reads."""
     x_train, _, x_test, y_test = data
-    test_loss, test_accuracy = evaluate(
+    test_loss, _ = evaluate(
         training, (to_device(*pair) for pair in batches(x_test, y_test, args.batch))
     )
     trained = sum(r["seconds"] for r in history)
@@ -208,14 +205,13 @@ def finish(training, data: tuple, to_device, args, about: dict, history, began) 
         **about,
         "epochs": len(history),
         "test_loss": test_loss,
-        "test_accuracy": test_accuracy,
         "seconds": round(time.perf_counter() - began, 3),
         "samples_per_s": round(len(x_train) * len(history) / max(trained, 1e-9), 1),
     }
     save_atomic(write_json, summary, os.path.join(args.out, "summary.json"))
     print(
         f"done: test_loss {summary['test_loss']:.4f}  "
-        f"test_accuracy {summary['test_accuracy']:.4f}  {summary['seconds']:.1f} s  "
+        f"{summary['seconds']:.1f} s  "
         f"{summary['samples_per_s']:,.0f} samples/s on {summary['device']}",
         flush=True,
     )

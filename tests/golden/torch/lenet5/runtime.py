@@ -97,7 +97,7 @@ def save_atomic(save, obj: object, path: str) -> None:
 
 def batches(x: np.ndarray, y: np.ndarray, size: int, order=None, rng=None):
     """One pass over (x, y) in batches of `size`, in `order` when one is given (training),
-    augmented with `rng` when one is given."""
+    transformed (`augment`) with `rng` when one is given."""
     for i in range(0, len(x), size):
         index = slice(i, i + size) if order is None else order[i : i + size]
         xb = x[index] if rng is None else augment(x[index], rng)
@@ -120,13 +120,14 @@ def random_crop(images: np.ndarray, pad: int, rng: np.random.Generator) -> np.nd
 
 
 def augment_rng(seed: int, epoch: int) -> np.random.Generator:
-    """Augmentation's random draws, from the seed and the epoch alone (as the data order)."""
+    """The random draws of a training batch's transforms, from the seed and the epoch alone
+    (as the data order)."""
     return np.random.default_rng([seed, epoch, 1])
 
 
 def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The spec's augmentation, with NumPy on the host (images channels-first, as stored):
-    every backend sees the same batches."""
+    """The spec's transforms of a training batch (augmentation, then noise), on the host
+    with NumPy: every backend sees the same batches (channels-first, as stored)."""
     images = random_crop(images, 2, rng)
     return images
 
