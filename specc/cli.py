@@ -169,11 +169,15 @@ def cmd_weights(args: argparse.Namespace) -> int:
     if args.action is None:
         print(args.weights_help(), file=sys.stderr)
         return EXIT_USAGE
-    from specc.tools.weights import run_convert
-
     result = checked(args.file, quiet_warnings=True)
     if not result.ok:
         return EXIT_SPEC
+    if args.action == "extract":
+        from specc.tools.weights_extract import run_extract
+
+        return run_extract(result, args)
+    from specc.tools.weights import run_convert
+
     return run_convert(result, args)
 
 
@@ -311,6 +315,22 @@ def parser() -> argparse.ArgumentParser:
         dest="target_format",
         choices=["torch", "keras", "canonical"],
         help="format of OUT (default: from its name)",
+    )
+    q.set_defaults(func=cmd_weights)
+    q = actions.add_parser(
+        "extract",
+        help="one block instance's canonical weights (an autoencoder's encoder)",
+        description="Write the canonical weights of the layers inside one block instance "
+        "(`encoder(32) as encoder`: --scope encoder), names unchanged, so that a model "
+        "holding only that instance loads them. Reads and writes canonical .safetensors (a "
+        "run's weights.safetensors).",
+    )
+    q.add_argument("file", metavar="SPEC", help="the .net spec the weights belong to")
+    q.add_argument("input", metavar="IN", help="canonical weights (.safetensors) to read")
+    q.add_argument("output", metavar="OUT", help="the .safetensors file to write (atomically)")
+    q.add_argument("--scope", required=True, help="the block instance, e.g. `encoder`")
+    q.add_argument(
+        "--model", metavar="NAME", help="which model of the spec (needed when it has several)"
     )
     q.set_defaults(func=cmd_weights)
 

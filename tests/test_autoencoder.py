@@ -117,3 +117,69 @@ def test_the_autoencoder_trains_alike_on_both_backends(tmp_path: Path) -> None:
     finally:
         sys.path.remove(str(torch_run["run"]))
         sys.modules.pop("runtime", None)
+
+
+ENCODER = """block encoder(code) {
+  flatten
+  dense(256) -> relu
+  dense(code)
+}
+
+model Encoder {
+  input image: [1, 28, 28]
+  encoder(32) as encoder
+}
+"""
+
+
+def test_the_trained_encoder_is_extracted_and_loads_alone(tmp_path: Path) -> None:
+    """`specc weights extract` keeps the encoder's tensors of a trained autoencoder; a model
+    holding only `encoder(32) as encoder` loads them on both backends and gives the codes the
+    autoencoder's encoder gives."""
+    import torch
+
+    from tests.emitted import import_emitted
+
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "specc.cli", "run", str(ROOT / "specs" / "autoencoder.net"),
+         "--epochs", "1", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run,) = list(out.iterdir())
+    spec_file = tmp_path / "autoencoder.net"
+    spec_file.write_text(SPEC, encoding="utf-8")
+    encoder_weights = tmp_path / "encoder.safetensors"
+    extract = [sys.executable, "-m", "specc.cli", "weights", "extract", str(spec_file)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [*extract, str(run / "weights.safetensors"), str(encoder_weights), "--scope", "encoder"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "wrote 4 tensors of `encoder`" in done.stdout
+    bad = subprocess.run(
+        [*extract, str(run / "weights.safetensors"), str(tmp_path / "x.safetensors"),
+         "--scope", "encodr"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "did you mean `encoder`?" in bad.stderr
+    assert not (tmp_path / "x.safetensors").exists()
+
+    images = datasets.load_digits(28, "unit").x_test[:8]
+    ae = import_emitted("torch", SPEC, tmp_path / "ae")
+    model = ae.Autoencoder()
+    ae.load_canonical(model, str(run / "weights.safetensors"))
+    with torch.no_grad():
+        x = torch.from_numpy(images).flatten(1)
+        codes = model.encoder_dense_2(torch.relu(model.encoder_dense_1(x))).numpy()
+    torch_encoder = import_emitted("torch", ENCODER, tmp_path / "enc_torch")
+    encoder = torch_encoder.Encoder()
+    torch_encoder.load_canonical(encoder, str(encoder_weights))
+    with torch.no_grad():
+        np.testing.assert_allclose(encoder(torch.from_numpy(images)).numpy(), codes, atol=1e-5)
+    keras_encoder = import_emitted("keras", ENCODER, tmp_path / "enc_keras")
+    encoder = keras_encoder.MODELS["Encoder"]()
+    keras_encoder.load_canonical(encoder, str(encoder_weights))
+    np.testing.assert_allclose(np.asarray(encoder(images)), codes, atol=1e-5)
