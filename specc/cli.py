@@ -336,10 +336,12 @@ def parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser(
         "sample",
-        help="generate text from a trained text run, or draw a GAN run's samples as a PNG grid",
+        help="generate text from a trained text run, or draw a GAN run's samples (an "
+        "autoencoder's reconstructions) as a PNG grid",
         description="A text run (its folder has vocab.json): print the prime and -n generated "
         "characters, drawn one at a time from the trained model on the run's own backend. "
-        "A GAN run: draw -n samples from its trained generator into a PNG grid.",
+        "A GAN run: draw -n samples from its trained generator into a PNG grid. An image "
+        "autoencoder's run: -n test images in rows alternating with their reconstructions.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument(

@@ -92,6 +92,12 @@ def _run(backend: str, out: Path) -> dict:
     }
 
 
+def _png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from a PNG's header."""
+    header = path.read_bytes()[16:24]
+    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+
+
 def test_the_autoencoder_trains_alike_on_both_backends(tmp_path: Path) -> None:
     """Three epochs of the denoising autoencoder: the reconstruction error falls below the
     mean image's, and the same seed gives the same losses on PyTorch and Keras (the noise is
@@ -106,6 +112,17 @@ def test_the_autoencoder_trains_alike_on_both_backends(tmp_path: Path) -> None:
     for a, b in zip(torch_run["metrics"], keras_run["metrics"], strict=True):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-3)
         assert a["test_loss"] == pytest.approx(b["test_loss"], rel=1e-3)
+    # each run draws test images beside their reconstructions; `specc sample` draws more
+    for run in (torch_run["run"], keras_run["run"]):
+        assert _png_size(run / "reconstructions.png") == (8 * 30 + 2, 4 * 30 + 2)
+    drawn = tmp_path / "drawn.png"
+    sampled = subprocess.run(
+        [sys.executable, "-m", "specc.cli", "sample", str(keras_run["run"]), "-n", "12",
+         "-o", str(drawn)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert sampled.returncode == 0, sampled.stderr[-3000:]
+    assert _png_size(drawn) == (8 * 30 + 2, 4 * 30 + 2)  # 12 images: rows of 8, then of 4
     # the corrupted batches: a fifth of the pixels set to 0, the same on both backends
     sys.path.insert(0, str(torch_run["run"]))
     try:

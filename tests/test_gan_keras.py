@@ -115,7 +115,7 @@ def test_keras_gan_trains_samples_and_resumes(tmp_path: Path, loss: str, latent:
     assert sampled.returncode == 0, sampled.stderr
     assert _png_size(drawn) == (8 * 10 + 2, 2 * 10 + 2)
 
-    if loss == "hinge":  # resuming is the same code for every loss; two cases suffice
+    if loss != "bce_with_logits":  # resuming is the same code for every loss; one suffices
         return
     # stop after the first epoch (as a crash would, after its checkpoint), then resume
     (run / "generator.safetensors").unlink()

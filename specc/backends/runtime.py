@@ -17,5 +17,19 @@ def runtime_module(spec: Spec) -> str:
     supervised = training if isinstance(training, Supervised) else None
     gan = training if isinstance(training, Gan) else None
     return format_code(
-        render("common/runtime.py.j2", spec_path=spec.path, train=supervised, gan=gan)
+        render(
+            "common/runtime.py.j2",
+            spec_path=spec.path,
+            train=supervised,
+            gan=gan,
+            reconstructions=reconstruction_pictures(spec),
+        )
     )
+
+
+def reconstruction_pictures(spec: Spec) -> bool:
+    """An autoencoder of images: its runs draw originals beside their reconstructions."""
+    training = spec.training
+    if not isinstance(training, Supervised) or training.target != "input":
+        return False
+    return len(spec.model(training.model).input_nodes[0].shape or ()) == 3

@@ -204,15 +204,36 @@ def _train(run_dir: Path, args: argparse.Namespace, *, resume: bool) -> int:
     return EXIT_OK
 
 
+def _reconstructs(run_dir: Path) -> bool:
+    """The run folder's spec is an image autoencoder's (`target = input`)."""
+    from specc.backends.runtime import reconstruction_pictures
+    from specc.compiler import compile_file
+
+    spec_file = run_dir / "spec.net"
+    if not spec_file.is_file():
+        return False
+    result = compile_file(str(spec_file))
+    return result.spec is not None and reconstruction_pictures(result.spec)
+
+
 def sample(args: argparse.Namespace) -> int:
     """`specc sample RUN_DIR`: the run's own train.py draws from its trained generator."""
     run_dir = Path(args.run_dir)
     if not (run_dir / "train.py").is_file():
         return _fail(f"{run_dir} is not a run folder (no train.py)", EXIT_USAGE)
     if not any(run_dir.glob("generator.*")):
-        return _fail(
-            f"{run_dir} has no trained generator; finish (or resume) the GAN run first", EXIT_USAGE
-        )
+        if _reconstructs(run_dir):  # an image autoencoder: originals beside reconstructions
+            if not (run_dir / "weights.safetensors").is_file():
+                return _fail(
+                    f"{run_dir} has no trained weights; finish (or resume) the run first",
+                    EXIT_USAGE,
+                )
+        else:
+            return _fail(
+                f"{run_dir} has no trained generator (samples come from a GAN run, text from a "
+                "text run, reconstructions from an image autoencoder's run)",
+                EXIT_USAGE,
+            )
     if args.n < 1:
         return _fail("-n must be at least 1", EXIT_USAGE)
     out = Path(args.out).resolve()

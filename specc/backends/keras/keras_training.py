@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from specc.backends.runtime import reconstruction_pictures
 from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
@@ -44,6 +45,8 @@ def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
         # the mask of a batch's output, from its input `x`: True at the real steps
         "output_mask_code": _mask_code(padding, "x") if padding is not None else "",
         "int_input": net.input_nodes[0].op.dtype == "int",
+        # an image autoencoder: `--sample N` and each run draw reconstructions
+        "reconstructions": reconstruction_pictures(spec),
         "global_l1": config.l1,
         "global_l2": config.l2,
         "pi": math.pi,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from specc.backends.runtime import reconstruction_pictures
 from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
@@ -37,6 +38,8 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
         # class scores per time step [T, C], one label per step
         "per_step": config.loss in ("cross_entropy", "nll") and len(net.output_shape) == 2,
         "int_input": net.input_nodes[0].op.dtype == "int",
+        # an image autoencoder: `--sample N` and each run draw reconstructions
+        "reconstructions": reconstruction_pictures(spec),
         "global_l1": config.l1,
         "global_l2": config.l2,
     }

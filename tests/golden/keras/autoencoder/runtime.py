@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import struct
 import sys
 import time
+import zlib
 
 import numpy as np
 
@@ -33,6 +35,18 @@ def arguments(description: str, epochs: int, batch: int, seed: int, precision: s
     )
     add("--log-batches", action="store_true", help="each batch's loss to batches.jsonl")
     add("--quiet", action="store_true", help="no progress bar")
+    add(
+        "--sample",
+        type=int,
+        default=0,
+        metavar="N",
+        help="reconstruct N test images, exit",
+    )
+    add(
+        "--sample-out",
+        default="reconstructions.png",
+        help="where --sample writes its grid",
+    )
     return parser
 
 
@@ -238,3 +252,52 @@ def finish(training, data: tuple, to_device, args, about: dict, history, began) 
         f"{summary['samples_per_s']:,.0f} samples/s on {summary['device']}",
         flush=True,
     )
+
+
+def save_grid(images: np.ndarray, path: str, columns: int = 8, gap: int = 2) -> None:
+    """Tile samples in [-1, 1] ([N, C, H, W], channels-first) into one PNG."""
+    pixels = np.round((np.clip(np.asarray(images, np.float32), -1, 1) + 1) * 127.5)
+    pixels = pixels.astype(np.uint8)
+    n, c, h, w = pixels.shape
+    rows = -(-n // columns)
+    grid = np.zeros((rows * (h + gap) + gap, columns * (w + gap) + gap, c), np.uint8)
+    for i in range(n):
+        top, left = gap + (i // columns) * (h + gap), gap + (i % columns) * (w + gap)
+        grid[top : top + h, left : left + w] = pixels[i].transpose(1, 2, 0)
+    save_atomic(save_png, grid[..., 0] if c == 1 else grid, path)
+
+
+def save_png(image: np.ndarray, path: str) -> None:
+    """Write an 8-bit grayscale [H, W] or RGB [H, W, 3] array as PNG (no imaging library)."""
+    height, width = image.shape[:2]
+    color = 2 if image.ndim == 3 else 0
+    rows = image.reshape(height, -1)
+    raw = b"".join(b"\x00" + row.tobytes() for row in rows)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+    png += chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    with open(path, "wb") as handle:
+        handle.write(png)
+
+
+def save_reconstructions(originals: np.ndarray, outputs: np.ndarray, path: str) -> None:
+    """Images ([N, C, H, W]) in rows of 8, each row above the model's reconstructions of
+    them, in one PNG; both shown on the originals' range."""
+    columns = min(8, len(originals))
+    low, high = float(originals.min()), float(originals.max())
+
+    def shown(images: np.ndarray) -> np.ndarray:
+        scaled = (np.clip(images, low, high) - low) / max(high - low, 1e-12) * 2.0 - 1.0
+        blank = np.full((columns - len(images), *images.shape[1:]), -1.0)  # a short row
+        return np.concatenate([scaled, blank])
+
+    rows = []
+    for start in range(0, len(originals), columns):
+        chunk = slice(start, start + columns)
+        rows += [shown(originals[chunk]), shown(outputs[chunk])]
+    save_grid(np.concatenate(rows), path, columns)

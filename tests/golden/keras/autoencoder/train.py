@@ -176,6 +176,18 @@ def main() -> None:
         load_canonical(model, args.init)
     training = Training(model, args.epochs, args.precision)
 
+    def reconstruct(x: np.ndarray) -> np.ndarray:
+        return np.asarray(model(x, training=False), dtype=np.float32)
+
+    if args.sample:  # originals beside their reconstructions, from the trained weights
+        load_canonical(model, os.path.join(args.out, "weights.safetensors"))
+        originals = data[2][: args.sample]
+        runtime.save_reconstructions(originals, reconstruct(originals), args.sample_out)
+        print(
+            f"wrote {len(originals)} test images and their reconstructions to {args.sample_out}",
+        )
+        return
+
     history = []
     checkpoint_path = os.path.join(args.out, "checkpoint.npz")
     if args.resume:
@@ -205,6 +217,8 @@ def main() -> None:
             "device": device,
         }
         runtime.finish(training, data, to_device, args, about, history, began)
+        pictures = os.path.join(args.out, "reconstructions.png")
+        runtime.save_reconstructions(data[2][:16], reconstruct(data[2][:16]), pictures)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,20 @@ def main() -> None:
     model = model.to(device)
     training = Training(model, args.epochs, args.precision)
 
+    def reconstruct(x: np.ndarray) -> np.ndarray:
+        model.eval()
+        with torch.no_grad():
+            return model(torch.from_numpy(x).to(device)).float().cpu().numpy()
+
+    if args.sample:  # originals beside their reconstructions, from the trained weights
+        load_canonical(model, os.path.join(args.out, "weights.safetensors"))
+        originals = data[2][: args.sample]
+        runtime.save_reconstructions(originals, reconstruct(originals), args.sample_out)
+        print(
+            f"wrote {len(originals)} test images and their reconstructions to {args.sample_out}",
+        )
+        return
+
     history = []
     checkpoint_path = os.path.join(args.out, "checkpoint.pt")
     if args.resume:
@@ -164,6 +178,8 @@ def main() -> None:
             "device": str(device),
         }
         runtime.finish(training, data, to_device, args, about, history, began)
+        pictures = os.path.join(args.out, "reconstructions.png")
+        runtime.save_reconstructions(data[2][:16], reconstruct(data[2][:16]), pictures)
 
 
 if __name__ == "__main__":
