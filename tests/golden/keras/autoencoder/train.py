@@ -177,7 +177,8 @@ def main() -> None:
     training = Training(model, args.epochs, args.precision)
 
     def reconstruct(x: np.ndarray) -> np.ndarray:
-        return np.asarray(model(x, training=False), dtype=np.float32)
+        output = model(x, training=False)
+        return np.asarray(output, dtype=np.float32)
 
     if args.sample:  # originals beside their reconstructions, from the trained weights
         load_canonical(model, os.path.join(args.out, "weights.safetensors"))

@@ -135,7 +135,8 @@ def main() -> None:
     def reconstruct(x: np.ndarray) -> np.ndarray:
         model.eval()
         with torch.no_grad():
-            return model(torch.from_numpy(x).to(device)).float().cpu().numpy()
+            output = model(torch.from_numpy(x).to(device))
+            return output.float().cpu().numpy()
 
     if args.sample:  # originals beside their reconstructions, from the trained weights
         load_canonical(model, os.path.join(args.out, "weights.safetensors"))
