@@ -48,6 +48,10 @@ def tables() -> str:
             cls = REGISTRY[op]
             doc = " ".join((cls.__doc__ or "").split())
             out.append(f"#### `{op}`\n")
+            if cls.internal:  # made by the compiler: no call to show
+                out.append(f"Not written as a call. {doc}\n")
+                out.append(f"Shape: {cls.shape_rule}\n")
+                continue
             out.append(f"`{signature(cls)}`" + (f" — {doc}" if doc else "") + "\n")
             if not cls.shape_rule:
                 raise KeyError(f"layer kind `{op}` has no shape_rule")

@@ -129,7 +129,7 @@ def test_the_autoencoder_trains_alike_on_both_backends(tmp_path: Path) -> None:
         import runtime  # the emitted runtime.py of the PyTorch run
 
         images = np.ones((64, 1, 28, 28), np.float32)
-        noisy = runtime.augment(images, runtime.augment_rng(0, 1))
+        noisy = runtime.corrupt(images, runtime.augment_rng(0, 1))
         assert abs(float((noisy == 0).mean()) - 0.2) < 0.01
     finally:
         sys.path.remove(str(torch_run["run"]))
@@ -200,3 +200,61 @@ def test_the_trained_encoder_is_extracted_and_loads_alone(tmp_path: Path) -> Non
     encoder = keras_encoder.MODELS["Encoder"]()
     keras_encoder.load_canonical(encoder, str(encoder_weights))
     np.testing.assert_allclose(np.asarray(encoder(images)), codes, atol=1e-5)
+
+
+def test_noise_and_augmentation_for_a_reconstruction() -> None:
+    """With `augment`, the target is the augmented clean batch (the model is not asked to
+    undo a crop), and noise corrupts the input only; noise may not hide `masking` padding."""
+    text = SPEC.replace(
+        "  noise     = masking_noise(0.2)",
+        "  noise = masking_noise(0.2)\n  augment = [random_flip]",
+    )
+    result = compile_source(text, "t.net")
+    assert result.ok
+    from specc.backends.runtime import runtime_module
+
+    namespace: dict = {}
+    exec(compile(runtime_module(result.spec), "runtime.py", "exec"), namespace)  # noqa: S102
+    x = np.arange(2 * 1 * 2 * 3, dtype=np.float32).reshape(2, 1, 2, 3) + 1
+    (xb, yb), *_ = namespace["batches"](x, x, 2, np.arange(2), np.random.default_rng(0))
+    assert not np.shares_memory(xb, yb)
+    assert sorted(yb.ravel()) == sorted(x.ravel())  # a flip of the clean batch
+    assert ((xb == 0) | (xb == yb)).all() and (xb == 0).any()  # noise on the input only
+    masked = (
+        "model S {\n  input x: [6, 3]\n  masking(-1.0) -> lstm(4, return_sequences=true)"
+        " -> dense(3)\n}\ntrain S {\n  data = synthetic(n=8)\n  target = input\n"
+        "  noise = gaussian_noise(0.1)\n  loss = mse\n}\n"
+    )
+    assert _codes(masked) == ["E0631"]
+
+
+@pytest.mark.parametrize("backend", ["torch", "keras"])
+def test_a_padded_reconstruction_with_bce_compiles(backend: str) -> None:
+    """Per-element bce over a padded output (reachable through `target = input`)."""
+    from specc.backends import get_backend
+
+    text = (
+        "model S {\n  input x: [6, 3]\n  masking(0.0) -> lstm(5, return_sequences=true)"
+        " -> dense(3) -> sigmoid\n}\ntrain S {\n  data = synthetic(n=8)\n  target = input\n"
+        "  loss = bce\n}\n"
+    )
+    result = compile_source(text, "t.net")
+    assert result.ok, [d.message for d in result.diagnostics]
+    train = get_backend(backend).emit(result.spec, text)["train.py"]
+    assert ("BCELoss(reduction=" in train) if backend == "torch" else ("log_q" in train)
+    assert "xlogy" not in train  # not the KL formula
+
+
+def test_pictures_only_for_grayscale_or_colour_images() -> None:
+    from specc.backends.runtime import reconstruction_pictures
+
+    def spec(shape: str) -> object:
+        text = (
+            f"model A {{\n  input v: {shape}\n  flatten -> dense(4) -> dense(32)"
+            f" -> reshape({shape})\n}}\ntrain A {{\n  data = synthetic(n=8)\n"
+            "  target = input\n  loss = mse\n}\n"
+        )
+        return compile_source(text, "t.net").spec
+
+    assert reconstruction_pictures(spec("[2, 4, 4]")) is False
+    assert reconstruction_pictures(spec("[1, 4, 8]")) is True

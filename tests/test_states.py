@@ -72,3 +72,36 @@ def test_the_emitted_code_reads_the_states_as_each_framework_gives_them() -> Non
     assert "_, lstm_1_h, lstm_1_c = layers.LSTM(" in keras
     assert "return_state=True" in keras
     assert "(x, initial_state=[lstm_1_h, lstm_1_c])" in keras
+
+
+def test_initial_state_is_an_argument_like_the_others() -> None:
+    head = "  _, h = gru(4)\n  _, g = x -> gru(4)\n"
+    twice = _check(head + "  x -> gru(4, initial_state=h, initial_state=g)")
+    assert [c for c, _ in twice] == ["E0305"]
+    after = _check(head + "  x -> gru(initial_state=h, 4)")
+    assert [c for c, _ in after] == ["E0202"]
+    empty = _check("  x -> gru(4, initial_state=[])")
+    assert [c for c, _ in empty] == ["E0425"]
+
+
+def test_an_underscore_is_never_bound() -> None:
+    assert _check("  _ = x -> dense(4)\n  _, h = x -> gru(4)\n  x -> gru(4, initial_state=h)") == []
+    found = _check("  _ = x -> dense(4)\n  concat(_, x)")
+    assert [c for c, _ in found] == ["E0413"]
+    # a failed pipeline does not leave `_` behind either (one mistake, one error)
+    found = _check("  _, h = x -> gru(4) -> nosuchlayer\n  _, g = x -> gru(4)\n  g")
+    assert [c for c, _ in found] == ["E0301"]
+
+
+def test_names_that_meet_in_emitted_code_are_an_error() -> None:
+    """`gru_1.h` (a state) and a layer named `gru_1_h` would be one Python variable."""
+    found = _check(
+        "  y = x -> flatten -> dense(4) as gru_1_h\n  _, h = x -> gru(4)\n  concat(h, y)"
+    )
+    assert [c for c, _ in found] == ["E0426"]
+    assert "`gru_1.h` and `gru_1_h`" in found[0][1]
+    block = compile_source(
+        "block b() { dense(4) }\nmodel M {\n  input x: [4]\n"
+        "  y = x -> dense(4) as b_1_dense_1\n  z = x -> b\n  concat(y, z)\n}\n"
+    )
+    assert [d.code for d in block.diagnostics] == ["E0426"]

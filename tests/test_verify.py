@@ -56,7 +56,7 @@ def test_shipped_spec_verifies(name: str, tmp_path: Path) -> None:
         # every layer's output is compared, not only the model's
         assert sum(t["phase"] == "forward" for t in data["tensors"]) >= 4
     if name == "autoencoder":  # the noise is drawn by runtime.py: the same on both sides
-        assert any(t["phase"] == "data" and t["name"] == "augmented" for t in data["tensors"])
+        assert any(t["phase"] == "data" and t["name"] == "noisy" for t in data["tensors"])
 
 
 OPTIMIZERS = [

@@ -58,29 +58,49 @@ def wrap_line(line: str) -> list[str]:
         head, names = code.split(" import ", 1)
         body = [f"{indent}    {name.strip()}," for name in names.split(",")]
         return [f"{head} import (", *body, ")"]
-    if not code.endswith(")") or "(" not in code:
+    trailing = ""
+    if code.endswith(","):  # an argument or element line inside brackets already split
+        code, trailing = code[:-1], ","
+    assign = code.find(" = ")
+    # the brackets that end the line split (a chain's last call, as ruff splits it); in
+    # `a, (h, _) = call(...)`, the value's, never the targets'
+    open_at = _last_group(code)
+    if open_at is None or (assign > 0 and open_at < assign):
         return [line]
-    open_at = code.index("(")
-    # find the matching paren of the first call
-    depth = 0
-    for i in range(open_at, len(code)):
-        depth += code[i] == "("
-        depth -= code[i] == ")"
-        if depth == 0:
-            break
-    if i != len(code) - 1:
-        return [line]
-    head, inner = code[: open_at + 1], code[open_at + 1 : -1]
+    if assign > 0 and not trailing and open_at + 1 > LIMIT:
+        # not even `target = call(` fits: the value goes in brackets of its own
+        target, value = code[: assign + 3], code[assign + 3 :]
+        return [f"{target}(", *wrap_line(f"{indent}    {value}"), f"{indent})"]
+    head, inner, close = code[: open_at + 1], code[open_at + 1 : -1], code[-1]
     inner_indent = indent + "    "
     one = f"{inner_indent}{inner}"
     if len(one) <= LIMIT and not inner.rstrip().endswith(","):
-        return [head, one, f"{indent})"]
+        return [head, one, f"{indent}{close}{trailing}"]
     args = _split_top_level(inner)
     out = [head]
     for arg in args:
         out.extend(wrap_line(f"{inner_indent}{arg},"))
-    out.append(f"{indent})")
+    out.append(f"{indent}{close}{trailing}")
     return out
+
+
+def _last_group(code: str) -> int | None:
+    """Where the bracket that closes the line (`)` or `]`) opens, outside string literals;
+    None if the line does not end with one."""
+    quote, stack, opener = "", [], None
+    for i, ch in enumerate(code):
+        if quote:
+            if ch == quote and code[i - 1] != "\\":
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            stack.append(i)
+        elif ch in ")]}" and stack:
+            opener = stack.pop()
+    if not code or code[-1] not in ")]" or quote or stack:
+        return None
+    return opener
 
 
 def format_code(text: str) -> str:

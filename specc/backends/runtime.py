@@ -28,8 +28,10 @@ def runtime_module(spec: Spec) -> str:
 
 
 def reconstruction_pictures(spec: Spec) -> bool:
-    """An autoencoder of images: its runs draw originals beside their reconstructions."""
+    """An autoencoder of images (one or three channels): its runs draw originals beside their
+    reconstructions."""
     training = spec.training
     if not isinstance(training, Supervised) or training.target != "input":
         return False
-    return len(spec.model(training.model).input_nodes[0].shape or ()) == 3
+    shape = spec.model(training.model).input_nodes[0].shape or ()
+    return len(shape) == 3 and shape[0] in (1, 3)  # grayscale or RGB images

@@ -172,8 +172,8 @@ class Bidirectional(Op):
 
 @register
 class RecurrentState(Op):
-    """One final state of a recurrent layer. Not called by name: `out, h, c = ... ->
-    lstm(...)` binds a layer's output and its final states (see Sequences)."""
+    """One final state of a recurrent layer: `out, h, c = ... -> lstm(...)` binds a layer's
+    output and its final states (see Sequences)."""
 
     op: Literal["recurrent_state"] = "recurrent_state"
     #: the state's position in the layer's states (`h`, `c`; bidirectional: forward first)

@@ -96,6 +96,7 @@ class Expander:
     # ----- models ------------------------------------------------------------------------
     def expand_model(self, model: ast.ModelDef) -> RawNet | None:
         self.nodes = []
+        self.idents: dict[str, str] = {}  # a node's name in emitted code -> the node
         scope = _Scope(prefix="", env={})
         inputs: list[str] = []
         failed = self._run_body(model.body, scope, inputs, top=True)
@@ -151,7 +152,8 @@ class Expander:
                 scope.current = POISON
                 if isinstance(stmt, ast.Pipeline) and stmt.target:
                     for name in (stmt.target, *(n for n, _ in stmt.states)):
-                        scope.values.setdefault(name, POISON)
+                        if name != DISCARD:
+                            scope.values.setdefault(name, POISON)
         return failed
 
     def _statement(self, stmt: ast.Statement, scope: _Scope, inputs: list[str] | None) -> None:
@@ -229,7 +231,7 @@ class Expander:
             name=stmt.name, op=Input(dims=tuple(dims), dtype=stmt.dtype or "float"), span=stmt.span
         )
         scope.taken.add(stmt.name)
-        self.nodes.append(node)
+        self._add(node)
         inputs.append(stmt.name)
         scope.values[stmt.name] = stmt.name
         scope.used.add(stmt.name)
@@ -293,14 +295,14 @@ class Expander:
                     stmt.target_span,
                     help="it names a layer, block or the input",
                 )
-            if stmt.target in scope.values:
+            if stmt.target in scope.values and stmt.target != DISCARD:
                 raise SpecError(
                     "E0410",
                     f"`{stmt.target}` is already defined",
                     stmt.target_span,
                     help="choose another name",
                 )
-            if not (stmt.states and stmt.target == DISCARD):
+            if stmt.target != DISCARD:  # `_` names nothing: the value is not bound
                 scope.values[stmt.target] = current
                 if stmt.target_span is not None:
                     scope.value_spans[stmt.target] = stmt.target_span
@@ -313,7 +315,8 @@ class Expander:
         layer's final states, each a `recurrent_state` node reading the layer."""
         if current == POISON:  # the pipeline failed already: its values are skipped
             for name, _span in stmt.states:
-                scope.values.setdefault(name, POISON)
+                if name != DISCARD:
+                    scope.values.setdefault(name, POISON)
             return
         last = stmt.stages[-1]
         node = self.nodes[-1] if self.nodes and self.nodes[-1].name == current else None
@@ -354,7 +357,7 @@ class Expander:
                 )
             op = RecurrentState(index=index, state=state, units=units)
             state_node = Node(name=f"{current}.{state}", op=op, inputs=(current,), span=span)
-            self.nodes.append(state_node)
+            self._add(state_node)
             scope.values[name] = state_node.name
             scope.value_spans[name] = span
 
@@ -388,12 +391,19 @@ class Expander:
         args: list[tuple[Any, Span]] = []
         kwargs: dict[str, tuple[Any, Span]] = {}
         inputs: list[str] = []
-        states: list[str] = []
+        states: list[str] | None = None
         for arg in stage.args or ():
             if arg.name == "initial_state" and is_recurrent(cls):
+                if states is not None:
+                    raise SpecError(
+                        "E0305",
+                        "argument `initial_state` is given twice",
+                        arg.span,
+                        help="remove one of them",
+                    )
                 states = self._initial_states(arg, scope)
                 continue
-            if arg.name is None and kwargs:
+            if arg.name is None and (kwargs or states is not None):
                 raise SpecError(
                     "E0202",
                     "positional argument after a named one",
@@ -444,6 +454,7 @@ class Expander:
                     help="merge inputs must be bound names",
                 )
         op = build_op(stage.name, args, kwargs, stage.span, tuple(scope.env))
+        states = states or []
         if POISON in inputs or POISON in states or current == POISON:
             return POISON
         name = self._name(stage, scope)
@@ -456,14 +467,37 @@ class Expander:
                 stage.span,
                 help=f"a model may have {MAX_NODES} layers",
             )
-        self.nodes.append(node)
+        self._add(node)
         return name
+
+    def _add(self, node: Node) -> None:
+        """Append a node whose name stays its own in emitted code, where dots become
+        underscores (`b_1.dense_1` and `b_1_dense_1` would be one variable)."""
+        other = self.idents.get(node.ident)
+        if other is not None:
+            raise SpecError(
+                "E0426",
+                f"`{node.name}` and `{other}` would share the name `{node.ident}` in the emitted "
+                "code (dots become underscores)",
+                node.span,
+                help="rename one of them with `as`",
+            )
+        self.idents[node.ident] = node.name
+        self.nodes.append(node)
 
     def _initial_states(self, arg: ast.Arg, scope: _Scope) -> list[str]:
         """`initial_state=h` or `initial_state=[h, c]`: bound names, the layer's extra
         inputs after its sequence."""
         value = arg.value
         words = value.items if isinstance(value, ast.ListValue) else (value,)
+        if not words:
+            raise SpecError(
+                "E0425",
+                "`initial_state` needs the states' names",
+                value.span,
+                help="write `initial_state=[h, c]` for an LSTM, `initial_state=h` otherwise, "
+                "or leave it out to start from zeros",
+            )
         names = []
         for word in words:
             if not isinstance(word, ast.Word) or word.name in scope.env:

@@ -29,7 +29,7 @@ from specc.ir.train_config import (
 )
 from specc.layers.base import fmt
 from specc.passes.binding import _reason, bind_arguments
-from specc.passes.masking import token_embeddings
+from specc.passes.masking import input_padding, token_embeddings
 from specc.source import Span
 from specc.syntax import ast
 from specc.syntax.values import Call, Symbol, describe, evaluate, plain
@@ -509,6 +509,15 @@ def _check_supervised(
             f"`noise` corrupts numbers, but `{net.name}` takes token ids",
             spans.get("noise", section.name_span),
             help="remove `noise`",
+        )
+    padding = input_padding(net)
+    if config.noise is not None and padding is not None and not padding.tokens:
+        diags.error(
+            "E0631",
+            f"`noise` would change the padded steps that `masking({padding.value!r})` finds in "
+            f"`{net.name}`'s input",
+            spans.get("noise", section.name_span),
+            help="remove `noise`, or pad the data and drop `masking`",
         )
     if config.target == "input":
         _check_reconstruction(config, net, spans, section, diags)

@@ -165,8 +165,9 @@ def _inputs(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:
     else:
         x = rng.standard_normal(shape).astype(np.float32)
     out = net.output_shape
-    if config.target == "input":  # an autoencoder: the input, in [0, 1], is the target
-        x = rng.uniform(0.0, 1.0, shape).astype(np.float32)
+    if config.target == "input":  # an autoencoder: the input (in [0, 1]) is the target
+        if padding is None:
+            x = rng.uniform(0.0, 1.0, shape).astype(np.float32)
         return {"x": x, "y": x.copy()}
     if config.loss in ("cross_entropy", "nll"):
         # one class per sample [C], or per time step [T, C]

@@ -161,10 +161,14 @@ def data_pipeline(folder: Path, job: dict[str, Any]) -> dict[str, np.ndarray]:
     runtime = load_module(folder / "runtime.py", "runtime")
     seed = job["seed"]
     out = {"data/order": np.asarray(runtime.epoch_order(seed, 1, 64), np.float64)}
-    if job.get("augment_shape") and hasattr(runtime, "augment"):
+    if job.get("augment_shape"):
         images = np.random.default_rng(seed).standard_normal(job["augment_shape"])
-        augmented = runtime.augment(images.astype(np.float32), runtime.augment_rng(seed, 1))
-        out["data/augmented"] = np.asarray(augmented, np.float64)
+        images, rng = images.astype(np.float32), runtime.augment_rng(seed, 1)
+        if hasattr(runtime, "augment"):
+            images = runtime.augment(images, rng)
+            out["data/augmented"] = np.asarray(images, np.float64)
+        if hasattr(runtime, "corrupt"):  # input noise, after any augmentation
+            out["data/noisy"] = np.asarray(runtime.corrupt(images, rng), np.float64)
     return out
 
 

@@ -63,12 +63,14 @@ def gan_context(config: Gan, models: list[Model]) -> dict[str, Any]:
     }
 
 
-#: the losses a padded sequence can be trained with (binary ones take flat outputs only)
+#: each loss per element, for padded outputs (their padded steps are left out of the mean)
 _PER_ELEMENT = {
     "cross_entropy": 'nn.CrossEntropyLoss(reduction="none")',
     "nll": 'nn.NLLLoss(reduction="none")',
     "mse": 'nn.MSELoss(reduction="none")',
     "mae": 'nn.L1Loss(reduction="none")',
+    "bce": 'nn.BCELoss(reduction="none")',
+    "bce_with_logits": 'nn.BCEWithLogitsLoss(reduction="none")',
     "kl_div": 'nn.KLDivLoss(reduction="none")',
     "huber": 'nn.HuberLoss(delta=1.0, reduction="none")',
 }

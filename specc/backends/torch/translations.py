@@ -331,13 +331,21 @@ def _recurrent(s: Site) -> Translation:
         if state is not None:
             return layer, [
                 f"{s.out}, {state} = {call}",
-                f"{s.out} = {s.out}.{split}.{reduce}(dim=-2)",
+                f"{s.out} = {s.out}.{split}",
+                f"{s.out} = {s.out}.{reduce}(dim=-2)",
             ]
         run = f"{call}[0]"
         line = f"{s.out} = {run}.{split}.{reduce}(dim=-2)"
-        if len(line) + 8 > LIMIT:  # as ruff lays out a long chain, in `forward`'s body
+        if len(line) + 8 > LIMIT and len(f"            {run}") <= LIMIT:
+            # as ruff lays out a long chain, in `forward`'s body
             pad = " " * 12
             line = f"{s.out} = (\n{pad}{run}\n{pad}.{split}\n{pad}.{reduce}(dim=-2)\n        )"
+        elif len(line) + 8 > LIMIT:  # a call too long for a chain: one statement a step
+            return layer, [
+                f"{s.out}, _ = {call}",
+                f"{s.out} = {s.out}.{split}",
+                f"{s.out} = {s.out}.{reduce}(dim=-2)",
+            ]
         return layer, [line]
     # the last step's output is the final state h [directions, N, units]
     if state is not None:

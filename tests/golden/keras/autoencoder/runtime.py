@@ -113,11 +113,13 @@ def save_atomic(save, obj: object, path: str) -> None:
 
 def batches(x: np.ndarray, y: np.ndarray, size: int, order=None, rng=None):
     """One pass over (x, y) in batches of `size`, in `order` when one is given (training),
-    transformed (`augment`) with `rng` when one is given."""
+    the inputs corrupted by noise with `rng` when one is given."""
     for i in range(0, len(x), size):
         index = slice(i, i + size) if order is None else order[i : i + size]
-        xb = x[index] if rng is None else augment(x[index], rng)
-        yield xb, y[index]
+        xb, yb = x[index], y[index]
+        if rng is not None:
+            xb = corrupt(xb, rng)
+        yield xb, yb
 
 
 def masking_noise(x: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
@@ -131,11 +133,10 @@ def augment_rng(seed: int, epoch: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, 1])
 
 
-def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The spec's transforms of a training batch (augmentation, then noise), on the host
-    with NumPy: every backend sees the same batches (channels-first, as stored)."""
-    images = masking_noise(images, 0.2, rng)
-    return images
+def corrupt(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The spec's input noise on a training batch (after any augmentation), on the host with
+    NumPy: every backend sees the same corrupted batches."""
+    return masking_noise(x, 0.2, rng)
 
 
 def epoch_record(

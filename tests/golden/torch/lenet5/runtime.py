@@ -97,11 +97,13 @@ def save_atomic(save, obj: object, path: str) -> None:
 
 def batches(x: np.ndarray, y: np.ndarray, size: int, order=None, rng=None):
     """One pass over (x, y) in batches of `size`, in `order` when one is given (training),
-    transformed (`augment`) with `rng` when one is given."""
+    augmented with `rng` when one is given."""
     for i in range(0, len(x), size):
         index = slice(i, i + size) if order is None else order[i : i + size]
-        xb = x[index] if rng is None else augment(x[index], rng)
-        yield xb, y[index]
+        xb, yb = x[index], y[index]
+        if rng is not None:
+            xb = augment(xb, rng)
+        yield xb, yb
 
 
 def random_crop(images: np.ndarray, pad: int, rng: np.random.Generator) -> np.ndarray:
@@ -126,8 +128,8 @@ def augment_rng(seed: int, epoch: int) -> np.random.Generator:
 
 
 def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The spec's transforms of a training batch (augmentation, then noise), on the host
-    with NumPy: every backend sees the same batches (channels-first, as stored)."""
+    """The spec's augmentation of a training batch, on the host with NumPy: every backend
+    sees the same batches (channels-first, as stored)."""
     images = random_crop(images, 2, rng)
     return images
 
