@@ -9,6 +9,7 @@ import keyword
 import re
 
 from specc.ir.net import Net
+from specc.passes.masking import starts_mask
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = (
@@ -44,9 +45,7 @@ def mask_variables(net: Net, taken: set[str]) -> dict[str, str]:
     `<input>_mask`."""
     out: dict[str, str] = {}
     for node in net.layers:
-        if node.kind == "masking" or (
-            node.kind == "embedding" and getattr(node.op, "mask_zero", False)
-        ):
+        if starts_mask(node):
             name = identifier(f"{node.inputs[0]}_mask", frozenset(taken))
             taken.add(name)
             out[node.name] = name

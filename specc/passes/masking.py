@@ -27,9 +27,15 @@ from specc.diagnostics import Diagnostics
 from specc.ir.net import Net, Node
 from specc.layers.base import resolve_axis
 from specc.layers.core import Embedding
+from specc.layers.sequence import is_recurrent
 
-#: the mask of each node's output: the name of the `mask_zero` embedding it comes from
+#: the mask of each node's output: the name of the node that starts it (`starts_mask`)
 MaskSources = dict[str, str | None]
+
+
+def starts_mask(node: Node) -> bool:
+    """The node marks padding: a `mask_zero` embedding or a `masking` layer."""
+    return node.kind == "masking" or (node.kind == "embedding" and node.op.mask_zero)
 
 
 def _masked_sources(node: Node, sources: MaskSources) -> list[str]:
@@ -45,11 +51,8 @@ def mask_sources(net: Net, diags: Diagnostics | None = None) -> MaskSources:
         if node.kind == "input":
             continue
         op = node.op
-        if node.kind == "embedding":
-            sources[node.name] = node.name if getattr(op, "mask_zero", False) else None
-            continue
-        if node.kind == "masking":
-            if net.node(node.inputs[0]).kind != "input":
+        if starts_mask(node):
+            if node.kind == "masking" and net.node(node.inputs[0]).kind != "input":
                 if diags is not None:
                     diags.error(
                         "E0506",
@@ -80,7 +83,7 @@ def mask_sources(net: Net, diags: Diagnostics | None = None) -> MaskSources:
                 )
             continue
         source = found[0]
-        if node.kind in ("rnn", "lstm", "gru", "bidirectional"):
+        if is_recurrent(op):
             cell = op.layer if node.kind == "bidirectional" else op
             sources[node.name] = source if cell.return_sequences else None
         elif node.kind == "multihead_attention":
@@ -104,8 +107,8 @@ def _refusal(net: Net, node: Node, found: list[str]) -> tuple[str, str] | None:
         )
     if op.mask_rule == "refuse":
         return (
-            f"`{kind}` cannot take a padded sequence: it would mix the padded steps (token 0 "
-            "of the `mask_zero` embedding) into the real ones",
+            f"`{kind}` cannot take a padded sequence: it would mix the padded steps into the "
+            "real ones",
             "pool over time first (`global_avgpool1d`, `global_maxpool1d`), or take the last "
             "real step with `lstm`/`gru`/`rnn` (return_sequences=false)",
         )
@@ -158,8 +161,6 @@ def input_padding(net: Net) -> Padding | None:
     """How the model's (first) input marks padding, if anything reads it as padded."""
     first = net.input_nodes[0].name
     for node in net.layers:
-        if first in node.inputs and (
-            node.kind == "masking" or (node.kind == "embedding" and node.op.mask_zero)
-        ):
+        if first in node.inputs and starts_mask(node):
             return padding_of(net, node.name)
     return None

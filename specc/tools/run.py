@@ -143,7 +143,7 @@ def prepare_data(spec: Spec) -> datasets.Arrays | int:
                 vocab=vocab,
                 mask_zero=mask_zero,
                 pad_value=None if padding is None or padding.tokens else padding.value,
-                target_is_input=loss != "gan" and config.target == "input",
+                target_is_input=config.target == "input",
             )
         else:
             arrays = _to_unit_range(arrays)

@@ -110,6 +110,7 @@ class TorchBackend(Backend):
             in_vars = [variables.of(i) for i in node.inputs]
             out = variables.of(node.name)
             in_masks = [masks.get(sources[i] or "") for i in node.inputs]
+            # a recurrent_state node reads its layer's final state
             source = net.node(node.inputs[0]) if node.kind == "recurrent_state" else node
             layer, lines = self.translate(
                 node,
@@ -120,7 +121,7 @@ class TorchBackend(Backend):
                 in_masks,
                 masks.get(node.name),
                 state_var=states.get(source.name),
-                state_source=source.op,
+                state_source=source.op if source is not node else None,
             )
             if layer is not None:
                 layers.append(layer)

@@ -46,7 +46,8 @@ def loss_and_metrics(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     if logits.dtype != tf.float64:
         logits = tf.cast(logits, "float32")  # float32 under mixed precision too
     target = tf.reshape(tf.cast(target, logits.dtype), tf.shape(logits))
-    loss = tf.reduce_mean(tf.square(logits - target))
+    losses = tf.square(logits - target)
+    loss = tf.reduce_mean(losses)
     correct = tf.zeros(())
     return loss, correct
 
