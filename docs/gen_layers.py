@@ -26,6 +26,7 @@ FAMILIES = [
     ("regularisation", "Regularisation"),
     ("sequence", "Sequences and attention"),
     ("merge", "Merges"),
+    ("latent", "Latent variables"),
     ("activation", "Activations"),
 ]
 

@@ -27,6 +27,8 @@ TRAINING = {
     "MaskedCross": "loss = cross_entropy\n  optimizer = adamw(lr=1e-2)",
     "MaskedTagger": "loss = cross_entropy\n  optimizer = sgd(lr=0.5, momentum=0.9)",
     "MaskedSeries": "loss = mse\n  optimizer = adam(lr=1e-2)",
+    "Latent": "target = input\n  loss = bce_with_logits\n  kl_weight = 0.5\n"
+    "  kl_warmup = 2\n  optimizer = adam(lr=1e-2)",
 }
 #: model -> the `classes` of its synthetic data
 CLASSES = {

@@ -4,10 +4,14 @@ backends cannot drift apart. It is the same file, byte for byte, on every backen
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from specc.backends.codefmt import format_code
 from specc.backends.templating import render
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
+from specc.passes.latent import sample_node
 
 
 def runtime_module(spec: Spec) -> str:
@@ -23,6 +27,7 @@ def runtime_module(spec: Spec) -> str:
             train=supervised,
             gan=gan,
             reconstructions=reconstruction_pictures(spec),
+            vae=vae_of(spec),
         )
     )
 
@@ -35,3 +40,39 @@ def reconstruction_pictures(spec: Spec) -> bool:
         return False
     shape = spec.model(training.model).input_nodes[0].shape or ()
     return len(shape) == 3 and shape[0] in (1, 3)  # grayscale or RGB images
+
+
+@dataclass(frozen=True)
+class Vae:
+    """A variational autoencoder's training, as every backend's templates print it."""
+
+    layer: str  # the `gaussian_sample` node's ident (its Keras layer name)
+    latent_dim: int
+    kl_weight: float
+    kl_warmup: int
+    #: "bernoulli" (bce, on probabilities), "bernoulli_logits" (bce_with_logits, on scores)
+    #: or "gaussian" (mse: N(output, I))
+    likelihood: str
+    #: a Gaussian likelihood's constant per sample: 0.5 * values * log(2 pi)
+    log_norm: float
+
+
+def vae_of(spec: Spec) -> Vae | None:
+    """The spec's training as a variational autoencoder: a model with a latent sample."""
+    training = spec.training
+    if not isinstance(training, Supervised):
+        return None
+    net = spec.model(training.model)
+    sample = sample_node(net)
+    if sample is None:
+        return None
+    likelihood = {"bce": "bernoulli", "bce_with_logits": "bernoulli_logits"}
+    values = math.prod(net.output_shape)
+    return Vae(
+        layer=sample.ident,
+        latent_dim=(sample.shape or (0,))[0],
+        kl_weight=training.kl_weight,
+        kl_warmup=training.kl_warmup,
+        likelihood=likelihood.get(training.loss, "gaussian"),
+        log_norm=0.5 * values * math.log(2 * math.pi),
+    )

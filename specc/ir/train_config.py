@@ -257,6 +257,9 @@ CLASSIFICATION_LOSSES = ("cross_entropy", "nll")
 BINARY_LOSSES = ("bce", "bce_with_logits")
 #: the losses that compare a reconstruction with the input, value by value (`target = input`)
 RECONSTRUCTION_LOSSES = ("mse", "mae", "huber", "bce", "bce_with_logits")
+#: a variational autoencoder's reconstruction likelihoods: Bernoulli (`bce` on
+#: probabilities, `bce_with_logits` on scores) or Gaussian with unit variance (`mse`)
+LIKELIHOOD_LOSSES = ("bce", "bce_with_logits", "mse")
 GanLoss = Literal["bce_with_logits", "hinge", "wgan_gp"]
 Metric = Literal["accuracy"]
 Precision = Literal["fp32", "bf16", "fp16"]
@@ -286,6 +289,11 @@ class Supervised(_Config):
     #: corrupts the training inputs (after `augment`); with `target = input`, the clean
     #: input is the target (a denoising autoencoder)
     noise: Noise | None = None
+    #: a model with a `gaussian_sample` latent trains as a variational autoencoder: the
+    #: reconstruction's negative log-likelihood plus `kl_weight` (beta) times the KL term,
+    #: the weight rising linearly from 0 over the first `kl_warmup` epochs
+    kl_weight: NonNegFloat = 1.0
+    kl_warmup: Annotated[int, Field(strict=True, ge=0)] = 0
     early_stopping: EarlyStopping | None = None
     clip_grad: PositiveFloat | None = None
     l1: NonNegFloat = 0.0

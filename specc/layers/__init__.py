@@ -9,7 +9,7 @@ from typing import Annotated, Union
 
 from pydantic import Field
 
-from specc.layers import activations, conv, core, merge, sequence  # noqa: F401  (register)
+from specc.layers import activations, conv, core, latent, merge, sequence  # noqa: F401  (register)
 from specc.layers.base import REGISTRY, Op, Shape, ShapeError
 
 Layer = Annotated[Union[tuple(REGISTRY.values())], Field(discriminator="op")]  # noqa: UP007

@@ -438,6 +438,13 @@ class Expander:
                 stage.span,
                 help=f"bind the branches to names and write `{stage.name}(a, b)`",
             )
+        if cls.arity == "two" and len(inputs) != 2:
+            raise SpecError(
+                "E0417",
+                f"`{stage.name}` takes two named inputs, got {len(inputs)}",
+                stage.span,
+                help=f"bind the two heads to names and write `{stage.name}(mean, log_var)`",
+            )
         if cls.arity == "one_or_two" and len(inputs) > 2:
             raise SpecError(
                 "E0417",
@@ -446,7 +453,7 @@ class Expander:
                 help="give (query) or (query, key_value)",
             )
         for arg_value, arg_span in args:
-            if isinstance(arg_value, Symbol) and cls.arity == "many":
+            if isinstance(arg_value, Symbol) and cls.arity in ("many", "two"):
                 raise SpecError(
                     "E0413",
                     f"`{arg_value}` is not defined",

@@ -7,6 +7,7 @@ from specc.ir.net import Input, Net, Node
 from specc.layers import ShapeError
 from specc.layers.base import fmt
 from specc.passes.expand import RawNet
+from specc.passes.latent import check_latent
 from specc.passes.masking import check_masks
 
 
@@ -77,4 +78,4 @@ def infer(raw: RawNet, diags: Diagnostics) -> Net | None:
     net = Net(
         name=raw.name, nodes=tuple(out), inputs=tuple(raw.inputs), output=raw.output, span=raw.span
     )
-    return net if check_masks(net, diags) else None
+    return net if check_masks(net, diags) and check_latent(net, diags) else None

@@ -17,6 +17,7 @@ from specc.ir.train_config import (
     DATASETS,
     FLOAT_DATASETS,
     LATENTS,
+    LIKELIHOOD_LOSSES,
     NOISES,
     OPTIMIZERS,
     PER_STEP_DATASETS,
@@ -29,6 +30,7 @@ from specc.ir.train_config import (
 )
 from specc.layers.base import fmt
 from specc.passes.binding import _reason, bind_arguments
+from specc.passes.latent import sample_node
 from specc.passes.masking import input_padding, token_embeddings
 from specc.source import Span
 from specc.syntax import ast
@@ -519,6 +521,38 @@ def _check_supervised(
             spans.get("noise", section.name_span),
             help="remove `noise`, or pad the data and drop `masking`",
         )
+    sample = sample_node(net)
+    if sample is None:
+        for key in ("kl_weight", "kl_warmup"):
+            if key in spans:
+                diags.error(
+                    "E0632",
+                    f"`{key}` sets the weight of a KL term, but `{net.name}` has no latent",
+                    spans[key],
+                    label="no `gaussian_sample` in the model",
+                    help="remove it, or sample the latent with "
+                    "`z = gaussian_sample(mean, log_var)`",
+                )
+    elif config.target != "input":
+        diags.error(
+            "E0633",
+            f"`{net.name}` has a `gaussian_sample` latent: it trains as a variational "
+            "autoencoder, whose target is its input",
+            spans.get("target", section.name_span),
+            label="labels are the target",
+            help="write `target = input`",
+        )
+        return
+    elif config.loss not in LIKELIHOOD_LOSSES:
+        diags.error(
+            "E0634",
+            f"a variational autoencoder's loss is a likelihood of the input; `{config.loss}` "
+            "is not one",
+            spans.get("loss", section.name_span),
+            help="use `bce_with_logits` (Bernoulli, on scores), `bce` (Bernoulli, on a "
+            "sigmoid output) or `mse` (Gaussian with unit variance)",
+        )
+        return
     if config.target == "input":
         _check_reconstruction(config, net, spans, section, diags)
         return
@@ -629,6 +663,16 @@ def _check_gan(
     diags: Diagnostics,
 ) -> None:
     latent_span = spans.get("latent", section.name_span)
+    for net in (gen, disc):
+        sample = sample_node(net)
+        if sample is not None:
+            diags.error(
+                "E0635",
+                f"a GAN's `{net.name}` cannot hold a `gaussian_sample` latent",
+                sample.span,
+                help="train it with `train` and `target = input` (a variational autoencoder)",
+            )
+            return
     g_in = gen.input_nodes[0].shape
     if len(gen.inputs) != 1 or g_in != (config.latent.dim,):
         diags.error(

@@ -52,6 +52,7 @@ from specc.files import write_atomic, write_tree
 from specc.ir.net import Net, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import Param
+from specc.passes.latent import sample_node
 from specc.passes.masking import input_padding
 
 TOLERANCE = {
@@ -168,7 +169,12 @@ def _inputs(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:
     if config.target == "input":  # an autoencoder: the input (in [0, 1]) is the target
         if padding is None:
             x = rng.uniform(0.0, 1.0, shape).astype(np.float32)
-        return {"x": x, "y": x.copy()}
+        sample = sample_node(net)
+        if sample is None:
+            return {"x": x, "y": x.copy()}
+        # a variational autoencoder: the latent's noise, fed to both sides
+        eps = rng.standard_normal((batch, *(sample.shape or ()))).astype(np.float32)
+        return {"x": x, "y": x.copy(), "eps": eps}
     if config.loss in ("cross_entropy", "nll"):
         # one class per sample [C], or per time step [T, C]
         y = rng.integers(0, out[-1], (batch, *out[:-1])).astype(np.int64)

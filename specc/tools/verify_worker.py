@@ -140,14 +140,17 @@ def _output_mask(training: Any, x: Any) -> tuple[Any, ...]:
     return (training.output_mask(x),) if hasattr(training, "output_mask") else ()
 
 
-def run_steps(training: Any, x: Any, y: Any, job: dict[str, Any], masks: SharedMasks) -> Any:
-    """The emitted `Training.step` N times on one batch, with the schedule moving on every
-    `steps_per_epoch` steps; the learning rate of each step."""
+def run_steps(
+    training: Any, x: Any, y: Any, job: dict[str, Any], masks: SharedMasks, *noise: Any
+) -> Any:
+    """The emitted `Training.step` N times on one batch (with a latent's noise `noise`,
+    where the model has one), with the schedule moving on every `steps_per_epoch` steps;
+    the learning rate of each step."""
     rates = []
     for step in range(job["n_steps"]):
         masks.phase = f"step{step}"
         rates.append(training.lr)
-        training.step(x, y)
+        training.step(x, y, *noise)
         if (step + 1) % job["steps_per_epoch"] == 0:
             training.end_epoch()
     return np.asarray(rates, np.float64)
@@ -178,7 +181,10 @@ def _torch_intermediates(model: Any, inputs: list[Any], steps: list[dict[str, An
     of `forward` with sys.settrace: the emitted code stays as it is."""
     captured: dict[str, Any] = {}
     state = {"k": 0, "seen": {}}
-    code = type(model).forward.__code__
+    # a variational autoencoder's forward ends in `self.decode(z)`: its frame too
+    codes = {type(model).forward.__code__}
+    if hasattr(type(model), "decode"):
+        codes.add(type(model).decode.__code__)
 
     def scan(frame: Any) -> None:
         local = frame.f_locals
@@ -198,7 +204,7 @@ def _torch_intermediates(model: Any, inputs: list[Any], steps: list[dict[str, An
             return
 
     def tracer(frame: Any, event: str, arg: Any) -> Any:
-        if frame.f_code is not code:
+        if frame.f_code not in codes:
             return None
 
         def local_trace(frame: Any, event: str, arg: Any) -> Any:
@@ -243,6 +249,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     name = job["model"]
     x = torch.from_numpy(data["x"])
     y = torch.from_numpy(data["y"])
+    noise = (torch.from_numpy(data["eps"]),) if "eps" in data else ()  # a latent's
     train = load_module(work / "torch" / "train.py", "verify_torch_train")
     masks = SharedMasks(job["seed"])
     masks.install_torch(torch)
@@ -264,7 +271,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     training = train.Training(net, job["epochs"], "fp32")
     xg = x.clone().requires_grad_(x.is_floating_point())
     masks.phase = "train"
-    logits = net(xg)
+    logits = net(xg, *noise)
     loss, _ = training.objective(logits, y, *_output_mask(training, x))
     loss.backward()
     out["train/output"] = logits.detach().numpy()
@@ -279,7 +286,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     # the emitted optimizer, schedule and clipping: N steps over short epochs
     net = build(name).train()
     training = train.Training(net, job["epochs"], "fp32")
-    out["schedule/lr"] = run_steps(training, x, y, job, masks)
+    out["schedule/lr"] = run_steps(training, x, y, job, masks, *noise)
     for key, value in models.canonical_state(net).items():
         out[f"steps/{key}"] = value.numpy()
     return out
@@ -379,6 +386,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     out: dict[str, np.ndarray] = {}
     name = job["model"]
     x, y = tf.constant(data["x"]), tf.constant(data["y"])
+    noise = (tf.constant(data["eps"]),) if "eps" in data else ()  # a latent's
     net = build(name)
     layer_names = [layer.name for layer in net.layers]
     layer_of = {s["node"]: node_output_layer(layer_names, s["ident"]) for s in job["steps"]}
@@ -391,7 +399,8 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
         return out[output_of[node]] if isinstance(out, (list, tuple)) else out
 
     probe = keras.Model(net.inputs, [value(n) for n in names])
-    values = probe(x, training=False)
+    # inference: a latent gives its mean (no noise)
+    values = probe([x, None] if noise else x, training=False)
     values = values if isinstance(values, (list, tuple)) else [values]
     for node, value in zip(names, values, strict=True):
         out[f"forward/{node}"] = _chw(np.asarray(value))
@@ -412,7 +421,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     xin = tf.Variable(x) if x.dtype.is_floating else x
     masks.phase = "train"
     with tf.GradientTape() as tape:
-        logits = net(xin, training=True)
+        logits = net([xin, *noise] if noise else xin, training=True)
         loss, _ = training.objective(logits, y, *_output_mask(training, x))
     watched = [*variables, xin] if x.dtype.is_floating else list(variables)
     grads = tape.gradient(loss, watched)
@@ -436,7 +445,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     # the emitted optimizer, schedule and clipping: N steps over short epochs
     net = build(name)
     training = train.Training(net, job["epochs"], "fp32")
-    out["schedule/lr"] = run_steps(training, x, y, job, masks)
+    out["schedule/lr"] = run_steps(training, x, y, job, masks, *noise)
     for key, value in models.canonical_state(net).items():
         out[f"steps/{key}"] = value
     return out

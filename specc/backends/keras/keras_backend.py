@@ -33,6 +33,7 @@ from specc.ir.net import Net, Node, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import fmt
 from specc.layers.layout import layout_of
+from specc.passes.latent import sample_node
 from specc.passes.masking import mask_sources
 
 # names the emitted module defines at top level: variables must not shadow them
@@ -47,6 +48,8 @@ HELPERS = frozenset(
         "AttentionInit",
         "MaskedMaxPool1D",
         "ZeroPaddedSteps",
+        "GaussianSample",
+        "decoder",
         "canonical_state",
         "save_canonical",
         "load_canonical",
@@ -83,6 +86,9 @@ class Model:
     output_shape: str
     trainable: int
     non_trainable: int
+    #: a variational autoencoder's `gaussian_sample` layer name (the decoder starts there)
+    sample: str | None = None
+    latent_dim: int = 0
 
 
 _CONVOLUTIONS = ("Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose")
@@ -196,6 +202,18 @@ class KerasBackend(Backend):
                     f"{var} = keras.Input(shape={lit(shape)}, dtype={dtype}, "
                     f"name={lit(node.ident)})  # {fmt(shape)}"
                 )
+        sample = sample_node(net)
+        eps = ""
+        if sample is not None:  # the latent's noise: an input the caller may leave out
+            eps = identifier("eps", frozenset(taken))
+            taken.add(eps)
+            inputs.append(eps)
+            dim = (sample.shape or (0,))[0]
+            name = lit(names.derive(sample.ident, "eps"))
+            input_lines.append(
+                f"{eps} = keras.Input(shape=({dim},), name={name}, optional=True)  "
+                "# the latent's noise"
+            )
         for node in net.nodes:
             if node.kind == "input":
                 continue
@@ -205,7 +223,7 @@ class KerasBackend(Backend):
             in_masks = [masks.get(sources[i] or "") for i in node.inputs]
             node_states = [variables.of(n) if n else None for n in states.get(node.name, [])]
             lines = self.translate(
-                node, ins, in_vars, out, names, in_masks, masks.get(node.name), node_states
+                node, ins, in_vars, out, names, in_masks, masks.get(node.name), node_states, eps
             )
             if lines:  # (a recurrent layer's states come with its own call)
                 steps.append(Step(lines, fmt(node.shape or ())))
@@ -235,6 +253,8 @@ class KerasBackend(Backend):
             output_shape=fmt(net.output_shape),
             trainable=net.trainable,
             non_trainable=net.non_trainable,
+            sample=sample.ident if sample else None,
+            latent_dim=(sample.shape or (0,))[0] if sample else 0,
         )
 
     def translate(
@@ -247,6 +267,7 @@ class KerasBackend(Backend):
         in_masks: list[str | None] | None = None,
         mask_out: str | None = None,
         states: list[str | None] | None = None,
+        eps: str = "",
     ) -> list[str]:
         """The forward lines for one node: a chain of layer calls from the inputs to `out`."""
         translation = TRANSLATIONS.get(node.op.op)
@@ -264,6 +285,7 @@ class KerasBackend(Backend):
             in_masks or [None] * len(ins),
             mask_out,
             states or [],
+            eps,
         )
         return translation(site)
 

@@ -102,6 +102,8 @@ class Site(NodeSite):
     #: a recurrent layer whose final states are bound: each state's variable, in the layer's
     #: order (None: not bound)
     states: list[str | None] = field(default_factory=list)
+    #: the model's input for a latent sample's noise (`keras.Input(..., optional=True)`)
+    eps: str = "eps"
 
     @property
     def x(self) -> str:
@@ -228,6 +230,13 @@ def _reshape(s: Site) -> list[str]:
 def _global_pool(s: Site) -> list[str]:
     cls = "GlobalAveragePooling2D" if s.op.op == "global_avgpool2d" else "GlobalMaxPooling2D"
     return s.chain(f'layers.{cls}(data_format="channels_last", keepdims=False, name={s.name})')
+
+
+# ----- latent -------------------------------------------------------------------------------------
+@translates("gaussian_sample")
+def _gaussian_sample(s: Site) -> list[str]:
+    s.helpers.add("GaussianSample")
+    return [call_line(s.out, f"GaussianSample(name={s.name})", ", ".join([*s.xs, s.eps]))]
 
 
 # ----- merges ------------------------------------------------------------------------------------

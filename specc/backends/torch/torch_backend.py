@@ -5,11 +5,11 @@ templates in templates/torch/ print. Spec values reach code only through `py_lit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from specc.backends.base import Backend, bound_states, plan_variables
-from specc.backends.codefmt import format_code
+from specc.backends.codefmt import LIMIT, format_code
 from specc.backends.naming import class_name, identifier, mask_variables
 from specc.backends.runtime import runtime_module
 from specc.backends.templating import render
@@ -18,11 +18,16 @@ from specc.backends.torch.translations import TRANSLATIONS, Layer, Site
 from specc.ir.net import Net, Node, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import fmt
+from specc.passes.latent import decoder_nodes, sample_node
 from specc.passes.masking import mask_sources
 
 #: names `forward` uses besides the nodes' variables: helper functions, and `h`, the final
 #: state of a recurrent layer
-FORWARD_NAMES = frozenset({"packed_rnn", "masked_mean", "masked_max", "h", "_keep"})
+#: `eps`, forward's argument for a latent sample's noise
+FORWARD_NAMES = frozenset({"packed_rnn", "masked_mean", "masked_max", "h", "_keep", "eps"})
+
+#: methods of the emitted modules that a layer attribute must not hide
+MODULE_NAMES = frozenset({"forward", "training", "decode"})
 
 
 @dataclass
@@ -46,6 +51,26 @@ class Model:
     non_trainable: int
     penalties: list[tuple[str, float, float]]  # (attr, l1, l2) on the layer's weight
     renames: dict[str, str]  # torch state-dict prefix -> canonical prefix, where they differ
+    #: a variational autoencoder: its `gaussian_sample` module's attribute, the variable of
+    #: the sample (decode's argument) and decode's steps (the decoder: forward ends there)
+    sample: str | None = None
+    latent: str = ""
+    latent_dim: int = 0
+    decode_steps: list[Step] = field(default_factory=list)
+
+    @property
+    def signature(self) -> list[str]:
+        """forward's `def` line(s), laid out as ruff lays them out (at the class's indent)."""
+        params = [f"{name}: torch.Tensor" for name in self.inputs]
+        if self.sample:
+            params.append("eps: torch.Tensor | None = None")
+        one = f"def forward(self, {', '.join(params)}) -> torch.Tensor:"
+        if len(one) + 4 <= LIMIT:
+            return [one]
+        inner = f"    self, {', '.join(params)}"
+        if len(inner) + 4 <= LIMIT:
+            return ["def forward(", inner, ") -> torch.Tensor:"]
+        return ["def forward(", "    self,", *(f"    {p}," for p in params), ") -> torch.Tensor:"]
 
 
 class TorchBackend(Backend):
@@ -99,10 +124,11 @@ class TorchBackend(Backend):
         steps: list[Step] = []
         renames: dict[str, str] = {}
         penalties: list[tuple[str, float, float]] = []
+        step_of: dict[str, Step] = {}
         for node in net.nodes:
             if node.kind == "input":
                 continue
-            attr = identifier(node.name, {"forward", "training"})
+            attr = identifier(node.name, MODULE_NAMES)
             canonical = node.ident
             if attr != canonical:
                 renames[attr] = canonical
@@ -128,6 +154,13 @@ class TorchBackend(Backend):
             if getattr(node.op, "l1", 0.0) or getattr(node.op, "l2", 0.0):
                 penalties.append((attr, node.op.l1, node.op.l2))
             steps.append(Step(lines, fmt(node.shape or ())))
+            step_of[node.name] = steps[-1]
+        sample = sample_node(net)
+        decode_steps: list[Step] = []
+        if sample is not None:  # forward ends in `return self.decode(z)`
+            decoder = [n.name for n in decoder_nodes(net, sample) or []]
+            decode_steps = [step_of[name] for name in decoder]
+            steps = [step for step in steps if all(step is not d for d in decode_steps)]
         return Model(
             name=net.name,
             class_name=class_name(net.name),
@@ -142,6 +175,10 @@ class TorchBackend(Backend):
             non_trainable=net.non_trainable,
             penalties=penalties,
             renames=renames,
+            sample=identifier(sample.name, MODULE_NAMES) if sample else None,
+            latent=variables.of(sample.name) if sample else "",
+            latent_dim=(sample.shape or (0,))[0] if sample else 0,
+            decode_steps=decode_steps,
         )
 
     def translate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from specc.backends.runtime import reconstruction_pictures
+from specc.backends.runtime import reconstruction_pictures, vae_of
 from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
@@ -22,7 +22,9 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
     padding = output_mask(net)
     padded = padding is not None
     # padded outputs: a loss per element, so that the padded steps are left out of the mean
-    loss_code = (_PER_ELEMENT if padded else _LOSSES)[config.loss]
+    vae = vae_of(spec)
+    # a variational autoencoder's likelihood sums its per-element terms over each sample
+    loss_code = (_PER_ELEMENT if padded or vae else _LOSSES)[config.loss]
     return {
         "train": config,
         "model": model,
@@ -42,6 +44,7 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
         "reconstructions": reconstruction_pictures(spec),
         "global_l1": config.l1,
         "global_l2": config.l2,
+        "vae": vae,
     }
 
 

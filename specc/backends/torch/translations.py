@@ -149,6 +149,15 @@ def _concat(s: Site) -> Translation:
     return None, s.assign(f"torch.cat([{', '.join(s.xs)}], dim={dim})")
 
 
+# ----- latent -------------------------------------------------------------------------------------
+@translates("gaussian_sample")
+def _gaussian_sample(s: Site) -> Translation:
+    s.helpers.add("GaussianSample")
+    mean, log_var = s.xs
+    # `eps`: forward's argument, the harness's draws (None: the layer's own, or the mean)
+    return Layer(s.attr, "GaussianSample()"), s.assign(f"self.{s.attr}({mean}, {log_var}, eps)")
+
+
 # ----- layers with weights -----------------------------------------------------------------------
 @translates("dense")
 def _dense(s: Site) -> Translation:

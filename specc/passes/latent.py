@@ -1,0 +1,57 @@
+"""A variational autoencoder's latent: its `gaussian_sample` node and the decoder path from
+it to the output. The backends emit that path as the model's decoder (`decode(z)`), which
+draws samples from the prior."""
+
+from __future__ import annotations
+
+from specc.diagnostics import Diagnostics
+from specc.ir.net import Net, Node
+
+
+def sample_node(net: Net) -> Node | None:
+    """The model's `gaussian_sample` node, if it has one (check_latent allows one)."""
+    return next((n for n in net.layers if n.kind == "gaussian_sample"), None)
+
+
+def decoder_nodes(net: Net, sample: Node) -> list[Node] | None:
+    """The nodes after `sample` that read nothing else (the decoder), in order, when the
+    output is one of them; None when the output also reads the encoder past the sample."""
+    inside = {sample.name}
+    path: list[Node] = []
+    for node in net.layers:
+        if node.name != sample.name and node.inputs and set(node.inputs) <= inside:
+            inside.add(node.name)
+            path.append(node)
+    if net.output not in inside or net.output == sample.name:
+        return None
+    return path
+
+
+def check_latent(net: Net, diags: Diagnostics) -> bool:
+    """One `gaussian_sample` per model (E0507), and a decoder: the output reads the input
+    only through the sample (E0508)."""
+    samples = [n for n in net.layers if n.kind == "gaussian_sample"]
+    if not samples:
+        return True
+    if len(samples) > 1:
+        diags.error(
+            "E0507",
+            f"`{net.name}` has {len(samples)} `gaussian_sample` layers; a model has one",
+            samples[1].span,
+            label="a second latent",
+            help="sample one latent (hierarchical latents are not in the language): give its "
+            "heads the total size",
+        )
+        return False
+    if decoder_nodes(net, samples[0]) is None:
+        diags.error(
+            "E0508",
+            f"`{net.name}`'s output must depend on its input only through the "
+            "`gaussian_sample`: the decoder reads the latent sample alone",
+            samples[0].span,
+            label="the latent",
+            help="remove connections that skip the latent from the encoder to the decoder, "
+            "and end the model with the decoder",
+        )
+        return False
+    return True
