@@ -336,22 +336,23 @@ def parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser(
         "sample",
-        help="generate text from a trained text run, or draw a GAN run's samples (an "
+        help="generate text from a trained text run, or draw a GAN's or a VAE's samples (an "
         "autoencoder's reconstructions) as a PNG grid",
         description="A text run (its folder has vocab.json): print the prime and -n generated "
         "characters, drawn one at a time from the trained model on the run's own backend. "
-        "A GAN run: draw -n samples from its trained generator into a PNG grid. An image "
+        "A GAN run: draw -n samples from its trained generator into a PNG grid. A "
+        "variational autoencoder's run: -n samples from the prior, decoded. An image "
         "autoencoder's run: -n test images in rows alternating with their reconstructions.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument(
-        "-n", type=int, help="how many characters (text, default 200) or samples (GAN, 64)"
+        "-n", type=int, help="how many characters (text, default 200) or samples (images, 64)"
     )
     p.add_argument(
         "-o",
         "--out",
         metavar="FILE",
-        help="text: also write the text to FILE; GAN: the PNG (default samples.png)",
+        help="text: also write the text to FILE; images: the PNG (default samples.png)",
     )
     p.add_argument(
         "--temperature",

@@ -29,6 +29,8 @@ TRAINING = {
     "MaskedSeries": "loss = mse\n  optimizer = adam(lr=1e-2)",
     "Latent": "target = input\n  loss = bce_with_logits\n  kl_weight = 0.5\n"
     "  kl_warmup = 2\n  optimizer = adam(lr=1e-2)",
+    "Boltzmann": "target = input\n  cd_k = 2\n  persistent = true\n"
+    "  optimizer = sgd(lr=0.1, momentum=0.5)",
 }
 #: model -> the `classes` of its synthetic data
 CLASSES = {

@@ -91,8 +91,48 @@ train Att {
 }
 """
 
+VAE = """
+model Vae {
+  input x: [6]
+  h = x -> dense(8) -> tanh
+  mean = h -> dense(2)
+  log_var = h -> dense(2)
+  z = gaussian_sample(mean, log_var)
+  z -> dense(6)
+}
+train Vae {
+  data = synthetic(n=16)
+  target = input
+  loss = bce_with_logits
+  kl_weight = 0.5
+  kl_warmup = 3
+  optimizer = adam(lr=1e-2)
+}
+"""
+
 #: name -> (spec, backend, file, text in the emitted file, what the fault writes instead)
 FAULTS = {
+    "keras VAE KL without its half": (
+        VAE,
+        "keras",
+        "model.py",
+        "self.kl = 0.5 * ops.sum(",
+        "self.kl = ops.sum(",
+    ),
+    "torch VAE warm-up one epoch ahead": (
+        VAE,
+        "torch",
+        "train.py",
+        "min(1.0, self.epoch / KL_WARMUP)",
+        "min(1.0, (self.epoch + 1) / KL_WARMUP)",
+    ),
+    "torch VAE sample with the variance": (
+        VAE,
+        "torch",
+        "model.py",
+        "mean + torch.exp(0.5 * log_var) * eps",
+        "mean + torch.exp(log_var) * eps",
+    ),
     "torch label smoothing": (
         ADAM,
         "torch",
@@ -257,7 +297,7 @@ def test_unchanged_emitted_code_verifies(tmp_path: Path) -> None:
     """The same specs, their emitted code given unchanged: verify passes (the faults above
     are what fails)."""
     files, dirs = [], []
-    for i, text in enumerate((ADAM, SGD, LOGITS, IMAGES, GAN, ATTENTION)):
+    for i, text in enumerate((ADAM, SGD, LOGITS, IMAGES, GAN, ATTENTION, VAE)):
         case = tmp_path / f"clean{i}"
         case.mkdir()
         (case / "spec.net").write_text(text, encoding="utf-8")

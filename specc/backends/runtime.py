@@ -11,7 +11,7 @@ from specc.backends.codefmt import format_code
 from specc.backends.templating import render
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
-from specc.passes.latent import sample_node
+from specc.passes.latent import rbm_node, sample_node
 
 
 def runtime_module(spec: Spec) -> str:
@@ -28,6 +28,7 @@ def runtime_module(spec: Spec) -> str:
             gan=gan,
             reconstructions=reconstruction_pictures(spec),
             vae=vae_of(spec),
+            rbm=rbm_of(spec),
         )
     )
 
@@ -75,4 +76,35 @@ def vae_of(spec: Spec) -> Vae | None:
         kl_warmup=training.kl_warmup,
         likelihood=likelihood.get(training.loss, "gaussian"),
         log_norm=0.5 * values * math.log(2 * math.pi),
+    )
+
+
+@dataclass(frozen=True)
+class Rbm:
+    """A restricted Boltzmann machine's training, as every backend's templates print it."""
+
+    layer: str  # the `rbm` node's ident (its Keras layer name)
+    visible: int
+    hidden: int
+    cd_k: int
+    persistent: bool
+    image: tuple[int, ...]  # the model's input shape: the visible units laid out
+
+
+def rbm_of(spec: Spec) -> Rbm | None:
+    """The spec's training as an RBM's: a model ending in an `rbm`."""
+    training = spec.training
+    if not isinstance(training, Supervised):
+        return None
+    net = spec.model(training.model)
+    node = rbm_node(net)
+    if node is None:
+        return None
+    return Rbm(
+        layer=node.ident,
+        visible=math.prod(net.node(node.inputs[0]).shape or ()),
+        hidden=node.op.hidden,
+        cd_k=training.cd_k,
+        persistent=training.persistent,
+        image=tuple(net.input_nodes[0].shape or ()),
     )

@@ -114,8 +114,8 @@ class Digits(_Config):
     #: each image's rows as time steps: samples [size, size] instead of [1, size, size]
     rows: bool = False
     #: "standard": pixels standardised (the train split's mean 0, std 1); "unit": in [0, 1]
-    #: (ink 1), for a `bce` reconstruction
-    scale: Literal["standard", "unit"] = "standard"
+    #: (ink 1), for a `bce` reconstruction; "binary": each 0 or 1 (ink over half), for an RBM
+    scale: Literal["standard", "unit", "binary"] = "standard"
 
 
 class Mnist(_Config):
@@ -125,8 +125,9 @@ class Mnist(_Config):
     path: str
     #: each image's rows as time steps: samples [28, 28] instead of [1, 28, 28]
     rows: bool = False
-    #: "standard": pixels standardised (MNIST's mean and std); "unit": in [0, 1]
-    scale: Literal["standard", "unit"] = "standard"
+    #: "standard": pixels standardised (MNIST's mean and std); "unit": in [0, 1];
+    #: "binary": each 0 or 1 (ink over half)
+    scale: Literal["standard", "unit", "binary"] = "standard"
 
 
 class Cifar10(_Config):
@@ -294,6 +295,10 @@ class Supervised(_Config):
     #: the weight rising linearly from 0 over the first `kl_warmup` epochs
     kl_weight: NonNegFloat = 1.0
     kl_warmup: Annotated[int, Field(strict=True, ge=0)] = 0
+    #: a model ending in an `rbm` trains by contrastive divergence: `cd_k` Gibbs steps per
+    #: update, from the data (CD-k) or, `persistent`, from chains kept across updates (PCD)
+    cd_k: PositiveInt = 1
+    persistent: bool = False
     early_stopping: EarlyStopping | None = None
     clip_grad: PositiveFloat | None = None
     l1: NonNegFloat = 0.0

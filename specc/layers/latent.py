@@ -1,11 +1,11 @@
 """Latent-variable layers: the reparameterised Gaussian sample of a variational
-autoencoder."""
+autoencoder, and the restricted Boltzmann machine."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from specc.layers.base import Op, Shape, ShapeError, fmt, register
+from specc.layers.base import Op, Param, Positive, Shape, ShapeError, fmt, register
 
 
 @register
@@ -31,3 +31,46 @@ class GaussianSample(Op):
                 "`log_var = h -> dense(2)`; flatten image features first",
             )
         return mean
+
+
+@register
+class Rbm(Op):
+    """A restricted Boltzmann machine with Bernoulli visible units (its input [V]) and
+    `hidden` Bernoulli hidden units: energy E(v, h) = -v·visible_bias - h·bias - h·(weight v).
+    As a layer it gives p(h = 1 | v) = sigmoid(weight v + bias), the hidden units'
+    probabilities; a model ending in it trains by contrastive divergence (`cd_k`,
+    `persistent`). Weights N(0, 0.01²), biases 0 (Hinton's guide); `weight` and `bias` have a
+    dense layer's names and layout, so they can start one."""
+
+    op: Literal["rbm"] = "rbm"
+    hidden: Positive
+    family = "latent"
+    shape_rule = "visible units [V] → the hidden units' probabilities [hidden]"
+
+    def output_shape(self, inputs: list[Shape]) -> Shape:
+        (shape,) = inputs
+        if len(shape) != 1:
+            raise ShapeError(
+                f"`rbm` needs visible units [V], got {fmt(shape)}",
+                "add `flatten` before `rbm`",
+            )
+        return (self.hidden,)
+
+    def parameters(self, inputs: list[Shape]) -> tuple[int, int]:
+        visible = inputs[0][0]
+        return visible * self.hidden + self.hidden + visible, 0
+
+    def macs(self, inputs: list[Shape], output: Shape) -> int:
+        return inputs[0][0] * self.hidden
+
+    def canonical_params(self, inputs: list[Shape]) -> list[Param]:
+        visible = inputs[0][0]
+        return [
+            Param("weight", (self.hidden, visible), "normal", RBM_WEIGHT_STD),
+            Param("bias", (self.hidden,), "zeros"),
+            Param("visible_bias", (visible,), "zeros"),
+        ]
+
+
+#: the standard deviation of an RBM's initial weights
+RBM_WEIGHT_STD = 0.01

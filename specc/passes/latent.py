@@ -55,3 +55,34 @@ def check_latent(net: Net, diags: Diagnostics) -> bool:
         )
         return False
     return True
+
+
+#: layers that may stand between an RBM model's input and its `rbm`: they only lay the
+#: visible units out
+RBM_LAYOUT_KINDS = ("flatten", "reshape")
+
+
+def rbm_node(net: Net) -> Node | None:
+    """The model's `rbm` node, if it has one (check_rbm allows it only last)."""
+    return next((n for n in net.layers if n.kind == "rbm"), None)
+
+
+def check_rbm(net: Net, diags: Diagnostics) -> bool:
+    """An `rbm` is the model's last layer, and only `flatten` or `reshape` stand between it
+    and the input (E0509): the model is the machine, its input the visible units."""
+    rbm = rbm_node(net)
+    if rbm is None:
+        return True
+    others = [n for n in net.layers if n.name != rbm.name]
+    if net.output != rbm.name or any(n.kind not in RBM_LAYOUT_KINDS for n in others):
+        diags.error(
+            "E0509",
+            f"`rbm` must be `{net.name}`'s last layer, with only `flatten` or `reshape` "
+            "before it: the model is the machine, and its input the visible units",
+            rbm.span,
+            help="write the RBM as its own model, `input x: [...]`, `flatten`, `rbm(hidden)`; "
+            "to start a dense layer from its trained weights, give the dense layer the "
+            "rbm's name",
+        )
+        return False
+    return True

@@ -7,7 +7,7 @@ from specc.ir.net import Input, Net, Node
 from specc.layers import ShapeError
 from specc.layers.base import fmt
 from specc.passes.expand import RawNet
-from specc.passes.latent import check_latent
+from specc.passes.latent import check_latent, check_rbm
 from specc.passes.masking import check_masks
 
 
@@ -78,4 +78,5 @@ def infer(raw: RawNet, diags: Diagnostics) -> Net | None:
     net = Net(
         name=raw.name, nodes=tuple(out), inputs=tuple(raw.inputs), output=raw.output, span=raw.span
     )
-    return net if check_masks(net, diags) and check_latent(net, diags) else None
+    ok = check_masks(net, diags) and check_latent(net, diags) and check_rbm(net, diags)
+    return net if ok else None

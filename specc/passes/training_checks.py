@@ -30,7 +30,7 @@ from specc.ir.train_config import (
 )
 from specc.layers.base import fmt
 from specc.passes.binding import _reason, bind_arguments
-from specc.passes.latent import sample_node
+from specc.passes.latent import rbm_node, sample_node
 from specc.passes.masking import input_padding, token_embeddings
 from specc.source import Span
 from specc.syntax import ast
@@ -480,6 +480,54 @@ def _check_reconstruction(
         )
 
 
+def _check_rbm_training(
+    config: Supervised,
+    net: Net,
+    spans: dict[str, Span],
+    section: ast.SectionDef,
+    diags: Diagnostics,
+) -> None:
+    """A model ending in `rbm` trains by contrastive divergence on its input (E0636): no
+    `loss` (E0637), visible units in [0, 1] and no input noise (E0639)."""
+    if config.target != "input":
+        diags.error(
+            "E0636",
+            f"`{net.name}` is a restricted Boltzmann machine: it learns the distribution of "
+            "its input, by contrastive divergence",
+            spans.get("target", section.name_span),
+            label="labels are the target",
+            help="write `target = input`",
+        )
+        return
+    if "loss" in spans:
+        diags.error(
+            "E0637",
+            f"`{net.name}` trains by contrastive divergence; it takes no `loss`",
+            spans["loss"],
+            help="remove `loss`; `cd_k` sets the Gibbs steps and `persistent = true` keeps "
+            "the chains across updates",
+        )
+    scale = getattr(config.data, "scale", None)
+    if scale == "standard":
+        kind = config.data.kind
+        diags.error(
+            "E0639",
+            f"an RBM's visible units are 0 or 1, but `{kind}` standardises its pixels",
+            spans.get("data", section.name_span),
+            label="pixels not in [0, 1]",
+            help=f"write `{kind}(..., scale=binary)` (or `scale=unit` for grey values as "
+            "probabilities)",
+        )
+    if config.noise is not None:
+        diags.error(
+            "E0639",
+            "contrastive divergence draws its own samples; `noise` would corrupt the data "
+            "the RBM learns",
+            spans.get("noise", section.name_span),
+            help="remove `noise`",
+        )
+
+
 def _check_supervised(
     config: Supervised,
     net: Net,
@@ -521,6 +569,18 @@ def _check_supervised(
             spans.get("noise", section.name_span),
             help="remove `noise`, or pad the data and drop `masking`",
         )
+    if rbm_node(net) is not None:
+        _check_rbm_training(config, net, spans, section, diags)
+        return
+    for key in ("cd_k", "persistent"):
+        if key in spans:
+            diags.error(
+                "E0638",
+                f"`{key}` sets contrastive divergence, but `{net.name}` is no RBM",
+                spans[key],
+                label="no `rbm` in the model",
+                help="remove it, or end the model with `rbm(hidden)`",
+            )
     sample = sample_node(net)
     if sample is None:
         for key in ("kl_weight", "kl_warmup"):
@@ -664,13 +724,14 @@ def _check_gan(
 ) -> None:
     latent_span = spans.get("latent", section.name_span)
     for net in (gen, disc):
-        sample = sample_node(net)
-        if sample is not None:
+        node = sample_node(net) or rbm_node(net)
+        if node is not None:
+            what = "a variational autoencoder" if node.kind == "gaussian_sample" else "an RBM"
             diags.error(
                 "E0635",
-                f"a GAN's `{net.name}` cannot hold a `gaussian_sample` latent",
-                sample.span,
-                help="train it with `train` and `target = input` (a variational autoencoder)",
+                f"a GAN's `{net.name}` cannot hold a `{node.kind}` layer",
+                node.span,
+                help=f"train it with `train` and `target = input` ({what})",
             )
             return
     g_in = gen.input_nodes[0].shape

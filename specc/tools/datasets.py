@@ -154,7 +154,8 @@ def load(
 # ----- digits ----------------------------------------------------------------------------------
 def load_digits(size: int = 8, scale: str = "standard") -> Arrays:
     """scikit-learn's 8x8 digits (bundled, no download), resized to size x size, normalised
-    with the train split's mean and std (`scale="unit"`: left in [0, 1]), stratified 80/20
+    with the train split's mean and std (`scale="unit"`: left in [0, 1]; `"binary"`: 0 or 1),
+    stratified 80/20
     split fixed by SPLIT_SEED."""
     images, labels = _digits_8x8()
     images = images / 16.0  # [N, 8, 8] in [0, 1]
@@ -162,9 +163,9 @@ def load_digits(size: int = 8, scale: str = "standard") -> Arrays:
         images = resize_bilinear(images, (size, size))
     train, test = stratified_split(labels, TEST_FRACTION, np.random.default_rng(SPLIT_SEED))
     x_train, x_test = images[train], images[test]
-    if scale == "unit":
-        x_train = np.clip(x_train, 0.0, 1.0).astype(np.float32)[:, None]
-        x_test = np.clip(x_test, 0.0, 1.0).astype(np.float32)[:, None]
+    if scale in ("unit", "binary"):
+        x_train = _unit(np.clip(x_train, 0.0, 1.0), scale)[:, None]
+        x_test = _unit(np.clip(x_test, 0.0, 1.0), scale)[:, None]
         return Arrays(x_train, labels[train], x_test, labels[test], classes=10)
     mean, std = float(x_train.mean()), float(x_train.std())
     x_train = ((x_train - mean) / std).astype(np.float32)[:, None]
@@ -305,10 +306,17 @@ def load_mnist(path: PathLike, scale: str = "standard") -> Arrays:
     )
 
 
+def _unit(x: np.ndarray, scale: str) -> np.ndarray:
+    """Pixels in [0, 1] as float32; `binary`: each 0 or 1 (1 where the ink is over half)."""
+    if scale == "binary":
+        return (x > 0.5).astype(np.float32)
+    return x.astype(np.float32)
+
+
 def _normalise_mnist(images: np.ndarray, scale: str = "standard") -> np.ndarray:
     x = images.astype(np.float32)[:, None] / np.float32(255.0)
-    if scale == "unit":
-        return x
+    if scale in ("unit", "binary"):
+        return _unit(x, scale)
     return (x - np.float32(MNIST_MEAN)) / np.float32(MNIST_STD)
 
 

@@ -101,13 +101,15 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
 
 def prepare_data(spec: Spec) -> datasets.Arrays | int:
     """The spec's data set, checked against its model; an exit code after an error."""
+    from specc.passes.latent import rbm_node
     from specc.passes.masking import input_padding, token_embeddings
     from specc.tools import datasets
 
     config = spec.training
     if isinstance(config, Supervised):
         net = spec.model(config.model)
-        loss = config.loss
+        # an RBM's visible units are Bernoulli: inputs in [0, 1], as for `bce`
+        loss = "bce" if rbm_node(net) is not None else config.loss
     else:
         assert isinstance(config, Gan)
         net = spec.model(config.discriminator)
@@ -222,7 +224,8 @@ def sample(args: argparse.Namespace) -> int:
     if not (run_dir / "train.py").is_file():
         return _fail(f"{run_dir} is not a run folder (no train.py)", EXIT_USAGE)
     if not any(run_dir.glob("generator.*")):
-        if _reconstructs(run_dir):  # an image autoencoder: originals beside reconstructions
+        # an image autoencoder: originals beside reconstructions; a VAE: prior samples
+        if _reconstructs(run_dir):
             if not (run_dir / "weights.safetensors").is_file():
                 return _fail(
                     f"{run_dir} has no trained weights; finish (or resume) the run first",
@@ -230,8 +233,8 @@ def sample(args: argparse.Namespace) -> int:
                 )
         else:
             return _fail(
-                f"{run_dir} has no trained generator (samples come from a GAN run, text from a "
-                "text run, reconstructions from an image autoencoder's run)",
+                f"{run_dir} has no trained generator (samples come from a GAN's or a VAE's run, "
+                "text from a text run, reconstructions from an image autoencoder's run)",
                 EXIT_USAGE,
             )
     if args.n < 1:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import signal
@@ -52,7 +53,7 @@ from specc.files import write_atomic, write_tree
 from specc.ir.net import Net, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import Param
-from specc.passes.latent import sample_node
+from specc.passes.latent import rbm_node, sample_node
 from specc.passes.masking import input_padding
 
 TOLERANCE = {
@@ -166,6 +167,12 @@ def _inputs(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:
     else:
         x = rng.standard_normal(shape).astype(np.float32)
     out = net.output_shape
+    rbm = rbm_node(net)
+    if rbm is not None:  # binary visible units, and the uniforms of the Gibbs steps
+        x = rng.integers(0, 2, shape).astype(np.float32)
+        units = rbm.op.hidden + math.prod(shape[1:])
+        uniforms = rng.random((batch, config.cd_k, units)).astype(np.float32)
+        return {"x": x, "y": x.copy(), "uniforms": uniforms}
     if config.target == "input":  # an autoencoder: the input (in [0, 1]) is the target
         if padding is None:
             x = rng.uniform(0.0, 1.0, shape).astype(np.float32)

@@ -249,7 +249,9 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     name = job["model"]
     x = torch.from_numpy(data["x"])
     y = torch.from_numpy(data["y"])
-    noise = (torch.from_numpy(data["eps"]),) if "eps" in data else ()  # a latent's
+    # a latent's noise (a VAE), or the uniforms of the Gibbs steps (an RBM)
+    key = "eps" if "eps" in data else "uniforms"
+    noise = (torch.from_numpy(data[key]),) if key in data else ()
     train = load_module(work / "torch" / "train.py", "verify_torch_train")
     masks = SharedMasks(job["seed"])
     masks.install_torch(torch)
@@ -271,8 +273,12 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     training = train.Training(net, job["epochs"], "fp32")
     xg = x.clone().requires_grad_(x.is_floating_point())
     masks.phase = "train"
-    logits = net(xg, *noise)
-    loss, _ = training.objective(logits, y, *_output_mask(training, x))
+    if "uniforms" in data:  # an RBM: CD-k's objective reads the data and the uniforms
+        loss, _ = training.objective(xg, *noise)
+        logits = net(xg)
+    else:
+        logits = net(xg, *noise)
+        loss, _ = training.objective(logits, y, *_output_mask(training, x))
     loss.backward()
     out["train/output"] = logits.detach().numpy()
     out["train/loss"] = np.asarray(loss.item(), np.float32)
@@ -386,7 +392,9 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     out: dict[str, np.ndarray] = {}
     name = job["model"]
     x, y = tf.constant(data["x"]), tf.constant(data["y"])
-    noise = (tf.constant(data["eps"]),) if "eps" in data else ()  # a latent's
+    # a latent's noise (a VAE), or the uniforms of the Gibbs steps (an RBM)
+    key = "eps" if "eps" in data else "uniforms"
+    noise = (tf.constant(data[key]),) if key in data else ()
     net = build(name)
     layer_names = [layer.name for layer in net.layers]
     layer_of = {s["node"]: node_output_layer(layer_names, s["ident"]) for s in job["steps"]}
@@ -400,7 +408,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
 
     probe = keras.Model(net.inputs, [value(n) for n in names])
     # inference: a latent gives its mean (no noise)
-    values = probe([x, None] if noise else x, training=False)
+    values = probe([x, None] if "eps" in data else x, training=False)
     values = values if isinstance(values, (list, tuple)) else [values]
     for node, value in zip(names, values, strict=True):
         out[f"forward/{node}"] = _chw(np.asarray(value))
@@ -421,8 +429,12 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     xin = tf.Variable(x) if x.dtype.is_floating else x
     masks.phase = "train"
     with tf.GradientTape() as tape:
-        logits = net([xin, *noise] if noise else xin, training=True)
-        loss, _ = training.objective(logits, y, *_output_mask(training, x))
+        if "uniforms" in data:  # an RBM: CD-k's objective reads the data and the uniforms
+            loss, _ = training.objective(xin, *noise)
+            logits = net(xin, training=True)
+        else:
+            logits = net([xin, *noise] if noise else xin, training=True)
+            loss, _ = training.objective(logits, y, *_output_mask(training, x))
     watched = [*variables, xin] if x.dtype.is_floating else list(variables)
     grads = tape.gradient(loss, watched)
     out["train/output"] = np.asarray(logits)

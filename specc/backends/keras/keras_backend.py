@@ -32,6 +32,7 @@ from specc.backends.templating import render
 from specc.ir.net import Net, Node, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import fmt
+from specc.layers.latent import RBM_WEIGHT_STD
 from specc.layers.layout import layout_of
 from specc.passes.latent import sample_node
 from specc.passes.masking import mask_sources
@@ -49,6 +50,7 @@ HELPERS = frozenset(
         "MaskedMaxPool1D",
         "ZeroPaddedSteps",
         "GaussianSample",
+        "BernoulliRbm",
         "decoder",
         "canonical_state",
         "save_canonical",
@@ -106,6 +108,7 @@ class WeightMapping:
     batchnorm: bool
     rnn: bool
     attention: bool
+    rbm: bool
 
     @classmethod
     def of(cls, used: set[str]) -> WeightMapping:
@@ -119,6 +122,7 @@ class WeightMapping:
             batchnorm="BatchNorm" in used,
             rnn="RNN" in used,
             attention="MultiHeadAttention" in used,
+            rbm="BernoulliRbm" in used,
         )
 
 
@@ -147,6 +151,7 @@ class KerasBackend(Backend):
             "models": models,
             "helpers": self.used_helpers,
             "weights": WeightMapping.of(self.weight_layers),
+            "rbm_std": RBM_WEIGHT_STD,
         }
         files = {"model.py": format_code(render("keras/model.py.j2", **context))}
         if isinstance(spec.training, Supervised):

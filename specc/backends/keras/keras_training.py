@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from specc.backends.runtime import reconstruction_pictures, vae_of
+from specc.backends.runtime import rbm_of, reconstruction_pictures, vae_of
 from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
@@ -51,6 +51,7 @@ def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
         "global_l2": config.l2,
         "pi": math.pi,
         "vae": vae_of(spec),
+        "rbm": rbm_of(spec),
     }
 
 

@@ -239,6 +239,13 @@ def _gaussian_sample(s: Site) -> list[str]:
     return [call_line(s.out, f"GaussianSample(name={s.name})", ", ".join([*s.xs, s.eps]))]
 
 
+@translates("rbm")
+def _rbm(s: Site) -> list[str]:
+    s.helpers.add("BernoulliRbm")
+    s.weights.add("BernoulliRbm")
+    return s.chain(f"BernoulliRbm({s.op.hidden}, name={s.name})")
+
+
 # ----- merges ------------------------------------------------------------------------------------
 @translates("add", "multiply")
 def _merge(s: Site) -> list[str]:

@@ -18,7 +18,8 @@ from specc.backends.torch.translations import TRANSLATIONS, Layer, Site
 from specc.ir.net import Net, Node, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import fmt
-from specc.passes.latent import decoder_nodes, sample_node
+from specc.layers.latent import RBM_WEIGHT_STD
+from specc.passes.latent import decoder_nodes, rbm_node, sample_node
 from specc.passes.masking import mask_sources
 
 #: names `forward` uses besides the nodes' variables: helper functions, and `h`, the final
@@ -57,6 +58,8 @@ class Model:
     latent: str = ""
     latent_dim: int = 0
     decode_steps: list[Step] = field(default_factory=list)
+    #: an RBM: its `BernoulliRbm` module's attribute
+    rbm: str | None = None
 
     @property
     def signature(self) -> list[str]:
@@ -86,7 +89,9 @@ class TorchBackend(Backend):
             "spec_path": spec.path,
             "models": models,
             "helpers": self.used_helpers,
-            "uses_functional": any(re.search(r"\bF\.", line) for line in lines),
+            "uses_functional": any(re.search(r"\bF\.", line) for line in lines)
+            or "BernoulliRbm" in self.used_helpers,
+            "rbm_std": RBM_WEIGHT_STD,
         }
         files = {"model.py": format_code(render("torch/model.py.j2", **context))}
         if isinstance(spec.training, Supervised):
@@ -155,7 +160,7 @@ class TorchBackend(Backend):
                 penalties.append((attr, node.op.l1, node.op.l2))
             steps.append(Step(lines, fmt(node.shape or ())))
             step_of[node.name] = steps[-1]
-        sample = sample_node(net)
+        sample, rbm = sample_node(net), rbm_node(net)
         decode_steps: list[Step] = []
         if sample is not None:  # forward ends in `return self.decode(z)`
             decoder = [n.name for n in decoder_nodes(net, sample) or []]
@@ -179,6 +184,7 @@ class TorchBackend(Backend):
             latent=variables.of(sample.name) if sample else "",
             latent_dim=(sample.shape or (0,))[0] if sample else 0,
             decode_steps=decode_steps,
+            rbm=identifier(rbm.name, MODULE_NAMES) if rbm else None,
         )
 
     def translate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from specc.backends.runtime import reconstruction_pictures, vae_of
+from specc.backends.runtime import rbm_of, reconstruction_pictures, vae_of
 from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
@@ -45,6 +45,7 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
         "global_l1": config.l1,
         "global_l2": config.l2,
         "vae": vae,
+        "rbm": rbm_of(spec),
     }
 
 

@@ -158,6 +158,12 @@ def _gaussian_sample(s: Site) -> Translation:
     return Layer(s.attr, "GaussianSample()"), s.assign(f"self.{s.attr}({mean}, {log_var}, eps)")
 
 
+@translates("rbm")
+def _rbm(s: Site) -> Translation:
+    s.helpers.add("BernoulliRbm")
+    return s.module(f"BernoulliRbm({s.shape[0]}, {s.op.hidden})")
+
+
 # ----- layers with weights -----------------------------------------------------------------------
 @translates("dense")
 def _dense(s: Site) -> Translation:

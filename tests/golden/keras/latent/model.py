@@ -32,6 +32,46 @@ def uniform(fan_in: int) -> keras.initializers.Initializer:
 
 
 @keras.saving.register_keras_serializable(package="specc")
+class BernoulliRbm(layers.Layer):
+    """A restricted Boltzmann machine: Bernoulli visible units [V] and `hidden` units [H],
+    energy E(v, h) = -v.visible_bias - h.bias - h.(kernel^T v). Called on visible units it
+    gives p(h = 1 | v); `visible(h)` gives p(v = 1 | h), `free_energy(v)` F(v) (p(v) is
+    proportional to exp(-F(v))), and `gibbs(v, uniforms)` one Gibbs step v -> h -> v', each
+    unit 1 where its uniform [N, H + V] is below its probability."""
+
+    def __init__(self, hidden: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.hidden = hidden
+
+    def build(self, input_shape: tuple) -> None:
+        visible = input_shape[-1]
+        normal = keras.initializers.RandomNormal(stddev=0.01)
+        self.kernel = self.add_weight((visible, self.hidden), normal, name="kernel")
+        self.bias = self.add_weight((self.hidden,), "zeros", name="bias")
+        self.visible_bias = self.add_weight((visible,), "zeros", name="visible_bias")
+
+    def call(self, v):
+        return ops.sigmoid(ops.matmul(v, self.kernel) + self.bias)
+
+    def visible(self, h):
+        return ops.sigmoid(
+            ops.matmul(h, ops.transpose(self.kernel)) + self.visible_bias
+        )
+
+    def free_energy(self, v):
+        """-v.visible_bias - sum(softplus(kernel^T v + bias)), per sample [N]."""
+        hidden = ops.sum(ops.softplus(ops.matmul(v, self.kernel) + self.bias), axis=-1)
+        return -ops.sum(v * self.visible_bias, axis=-1) - hidden
+
+    def gibbs(self, v, uniforms):
+        h = ops.cast(uniforms[:, : self.hidden] < self(v), v.dtype)
+        return ops.cast(uniforms[:, self.hidden :] < self.visible(h), v.dtype)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "hidden": self.hidden}
+
+
+@keras.saving.register_keras_serializable(package="specc")
 class GaussianSample(layers.Layer):
     """The reparameterised sample z = mean + exp(log_var / 2) * eps of the Gaussian
     q(z | x). The caller gives eps ~ N(0, I) (the training harness feeds every backend the
@@ -133,8 +173,23 @@ def build_latent() -> keras.Model:
     return keras.Model(inputs=[image_chw, eps], outputs=reshape_1, name="Latent")
 
 
+def build_boltzmann() -> keras.Model:
+    """`Boltzmann`: [1, 6, 6] -> [5].
+
+    221 trainable and 0 non-trainable parameters.
+    """
+    image_chw = keras.Input(shape=(1, 6, 6), dtype="float32", name="image")  # [1, 6, 6]
+    # channels-last inside
+    image = layers.Permute((2, 3, 1), name="image_hwc")(image_chw)
+    x = layers.Permute((3, 1, 2), name="flatten_1_chw")(image)
+    x = layers.Flatten(data_format="channels_last", name="flatten_1")(x)  # [36]
+    rbm = BernoulliRbm(5, name="rbm")(x)  # [5]
+    return keras.Model(inputs=image_chw, outputs=rbm, name="Boltzmann")
+
+
 MODELS = {
     "Latent": build_latent,
+    "Boltzmann": build_boltzmann,
 }
 
 
@@ -172,6 +227,12 @@ def _to_torch(layer) -> dict[str, np.ndarray]:
     if isinstance(layer, layers.Dense):
         state = {"weight": _np(layer.kernel).T}
         return {**state, "bias": _np(layer.bias)} if layer.use_bias else state
+    if isinstance(layer, BernoulliRbm):
+        return {
+            "weight": _np(layer.kernel).T,
+            "bias": _np(layer.bias),
+            "visible_bias": _np(layer.visible_bias),
+        }
     return {}  # a layer without weights
 
 
@@ -186,6 +247,10 @@ def _from_torch(layer, get) -> None:
         _set(layer.kernel, get("weight").T)
         if layer.use_bias:
             _set(layer.bias, get("bias"))
+    if isinstance(layer, BernoulliRbm):
+        _set(layer.kernel, get("weight").T)
+        _set(layer.bias, get("bias"))
+        _set(layer.visible_bias, get("visible_bias"))
 
 
 def canonical_state(model: keras.Model) -> dict[str, np.ndarray]:

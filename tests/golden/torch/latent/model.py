@@ -40,6 +40,37 @@ class GaussianSample(nn.Module):
         return mean + torch.exp(0.5 * log_var) * eps
 
 
+class BernoulliRbm(nn.Module):
+    """A restricted Boltzmann machine: Bernoulli visible units [V] and hidden units [H],
+    energy E(v, h) = -v.visible_bias - h.bias - h.(weight v). Called on visible units it
+    gives p(h = 1 | v); `visible(h)` gives p(v = 1 | h), `free_energy(v)` F(v) (p(v) is
+    proportional to exp(-F(v))), and `gibbs(v, uniforms)` one Gibbs step v -> h -> v', each
+    unit 1 where its uniform [N, H + V] is below its probability."""
+
+    def __init__(self, visible: int, hidden: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(hidden, visible))
+        self.bias = nn.Parameter(torch.zeros(hidden))
+        self.visible_bias = nn.Parameter(torch.zeros(visible))
+        nn.init.normal_(self.weight, std=0.01)
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(F.linear(v, self.weight, self.bias))
+
+    def visible(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(F.linear(h, self.weight.t(), self.visible_bias))
+
+    def free_energy(self, v: torch.Tensor) -> torch.Tensor:
+        """-v.visible_bias - sum(softplus(weight v + bias)), per sample [N]."""
+        hidden = F.softplus(F.linear(v, self.weight, self.bias)).sum(dim=1)
+        return -(v @ self.visible_bias) - hidden
+
+    def gibbs(self, v: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+        split = self.bias.shape[0]
+        h = (uniforms[:, :split] < self(v)).to(v.dtype)
+        return (uniforms[:, split:] < self.visible(h)).to(v.dtype)
+
+
 class Latent(nn.Module):
     """`Latent`: [1, 8, 8] -> [1, 8, 8].
 
@@ -90,8 +121,25 @@ class Latent(nn.Module):
         return reshape_1
 
 
+class Boltzmann(nn.Module):
+    """`Boltzmann`: [1, 6, 6] -> [5].
+
+    221 trainable and 0 non-trainable parameters.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rbm = BernoulliRbm(36, 5)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        x = torch.flatten(image, start_dim=1)  # [36]
+        rbm = self.rbm(x)  # [5]
+        return rbm
+
+
 MODELS = {
     "Latent": Latent,
+    "Boltzmann": Boltzmann,
 }
 
 
