@@ -30,6 +30,9 @@ def fails(layer: str, shape: list[int], dtype: str = "") -> str:
 
 
 SHAPE_RULES = [
+    ("flatten -> rbm(5)", [1, 4, 4], (5,)),
+    ("m = dense(3)\n  v = x -> dense(3)\n  z = gaussian_sample(m, v)\n  z -> dense(4)", [6], (4,)),
+    ("m = dense(3)\n  v = x -> dense(3)\n  gaussian_sample(m, v) -> dense(8)", [6], (8,)),
     ("conv2d(8, 3)", [3, 32, 32], (8, 30, 30)),
     ("conv2d(8, 3, padding=1)", [3, 32, 32], (8, 32, 32)),
     ("conv2d(8, 3, padding=same)", [3, 32, 32], (8, 32, 32)),

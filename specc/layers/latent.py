@@ -40,7 +40,7 @@ class Rbm(Op):
     As a layer it gives p(h = 1 | v) = sigmoid(weight v + bias), the hidden units'
     probabilities; a model ending in it trains by contrastive divergence (`cd_k`,
     `persistent`). Weights N(0, 0.01²), biases 0 (Hinton's guide); `weight` and `bias` have a
-    dense layer's names and layout, so they can start one."""
+    dense layer's names and layout."""
 
     op: Literal["rbm"] = "rbm"
     hidden: Positive

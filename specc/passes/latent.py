@@ -15,16 +15,34 @@ def sample_node(net: Net) -> Node | None:
 
 def decoder_nodes(net: Net, sample: Node) -> list[Node] | None:
     """The nodes after `sample` that read nothing else (the decoder), in order, when the
-    output is one of them; None when the output also reads the encoder past the sample."""
+    output is one of them and no other node reads the sample or the decoder; None
+    otherwise (a connection skips the latent, or a branch mixes the decoder with the
+    encoder)."""
     inside = {sample.name}
     path: list[Node] = []
     for node in net.layers:
-        if node.name != sample.name and node.inputs and set(node.inputs) <= inside:
+        if node.name == sample.name or not node.inputs:
+            continue
+        if set(node.inputs) <= inside:
             inside.add(node.name)
             path.append(node)
+        elif inside & set(node.inputs):
+            return None
     if net.output not in inside or net.output == sample.name:
         return None
     return path
+
+
+def forward_order(net: Net) -> Net:
+    """`net` with its decoder last (a variational autoencoder's), as the PyTorch backend
+    emits it: `forward` computes the other nodes, then `return self.decode(z)`."""
+    sample = sample_node(net)
+    decoder = decoder_nodes(net, sample) if sample is not None else None
+    if not decoder:
+        return net
+    last = {n.name for n in decoder}
+    nodes = [n for n in net.nodes if n.name not in last] + list(decoder)
+    return net.model_copy(update={"nodes": tuple(nodes)})
 
 
 def check_latent(net: Net, diags: Diagnostics) -> bool:
@@ -43,6 +61,17 @@ def check_latent(net: Net, diags: Diagnostics) -> bool:
             "heads the total size",
         )
         return False
+    if net.output == samples[0].name:
+        diags.error(
+            "E0508",
+            f"`{net.name}` ends in its `gaussian_sample`: a variational autoencoder decodes "
+            "the latent sample",
+            samples[0].span,
+            label="no decoder after it",
+            help="add the decoder after the sample, e.g. `z -> dense(256) -> relu -> "
+            "dense(784) -> reshape([1, 28, 28])`",
+        )
+        return False
     if decoder_nodes(net, samples[0]) is None:
         diags.error(
             "E0508",
@@ -51,7 +80,8 @@ def check_latent(net: Net, diags: Diagnostics) -> bool:
             samples[0].span,
             label="the latent",
             help="remove connections that skip the latent from the encoder to the decoder, "
-            "and end the model with the decoder",
+            "and branches that mix the decoder with the encoder; end the model with the "
+            "decoder",
         )
         return False
     return True
@@ -80,9 +110,7 @@ def check_rbm(net: Net, diags: Diagnostics) -> bool:
             f"`rbm` must be `{net.name}`'s last layer, with only `flatten` or `reshape` "
             "before it: the model is the machine, and its input the visible units",
             rbm.span,
-            help="write the RBM as its own model, `input x: [...]`, `flatten`, `rbm(hidden)`; "
-            "to start a dense layer from its trained weights, give the dense layer the "
-            "rbm's name",
+            help="write the RBM as its own model: `input x: [...]`, `flatten`, `rbm(hidden)`",
         )
         return False
     return True

@@ -526,6 +526,16 @@ def _check_rbm_training(
             spans.get("noise", section.name_span),
             help="remove `noise`",
         )
+    if config.precision != "fp32" or config.compile:
+        key = "precision" if config.precision != "fp32" else "compile"
+        diags.error(
+            "E0639",
+            "an RBM trains in float32 and uncompiled: its Gibbs samples compare "
+            "probabilities with uniform draws, which another precision (or a compiler's "
+            "fused kernels) would round differently on each backend",
+            spans.get(key, section.name_span),
+            help=f"remove `{key}`",
+        )
 
 
 def _check_supervised(
@@ -569,11 +579,9 @@ def _check_supervised(
             spans.get("noise", section.name_span),
             help="remove `noise`, or pad the data and drop `masking`",
         )
-    if rbm_node(net) is not None:
-        _check_rbm_training(config, net, spans, section, diags)
-        return
+    rbm, sample = rbm_node(net), sample_node(net)
     for key in ("cd_k", "persistent"):
-        if key in spans:
+        if key in spans and rbm is None:
             diags.error(
                 "E0638",
                 f"`{key}` sets contrastive divergence, but `{net.name}` is no RBM",
@@ -581,19 +589,19 @@ def _check_supervised(
                 label="no `rbm` in the model",
                 help="remove it, or end the model with `rbm(hidden)`",
             )
-    sample = sample_node(net)
-    if sample is None:
-        for key in ("kl_weight", "kl_warmup"):
-            if key in spans:
-                diags.error(
-                    "E0632",
-                    f"`{key}` sets the weight of a KL term, but `{net.name}` has no latent",
-                    spans[key],
-                    label="no `gaussian_sample` in the model",
-                    help="remove it, or sample the latent with "
-                    "`z = gaussian_sample(mean, log_var)`",
-                )
-    elif config.target != "input":
+    for key in ("kl_weight", "kl_warmup"):
+        if key in spans and sample is None:
+            diags.error(
+                "E0632",
+                f"`{key}` sets the weight of a KL term, but `{net.name}` has no latent",
+                spans[key],
+                label="no `gaussian_sample` in the model",
+                help="remove it, or sample the latent with `z = gaussian_sample(mean, log_var)`",
+            )
+    if rbm is not None:
+        _check_rbm_training(config, net, spans, section, diags)
+        return
+    if sample is not None and config.target != "input":
         diags.error(
             "E0633",
             f"`{net.name}` has a `gaussian_sample` latent: it trains as a variational "
@@ -603,7 +611,7 @@ def _check_supervised(
             help="write `target = input`",
         )
         return
-    elif config.loss not in LIKELIHOOD_LOSSES:
+    if sample is not None and config.loss not in LIKELIHOOD_LOSSES:
         diags.error(
             "E0634",
             f"a variational autoencoder's loss is a likelihood of the input; `{config.loss}` "

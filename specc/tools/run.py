@@ -233,8 +233,9 @@ def sample(args: argparse.Namespace) -> int:
                 )
         else:
             return _fail(
-                f"{run_dir} has no trained generator (samples come from a GAN's or a VAE's run, "
-                "text from a text run, reconstructions from an image autoencoder's run)",
+                f"{run_dir} has no trained generator (samples come from a GAN's run or an image "
+                "VAE's or RBM's, text from a text run, reconstructions from an image "
+                "autoencoder's run)",
                 EXIT_USAGE,
             )
     if args.n < 1:

@@ -53,7 +53,7 @@ from specc.files import write_atomic, write_tree
 from specc.ir.net import Net, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import Param
-from specc.passes.latent import rbm_node, sample_node
+from specc.passes.latent import forward_order, rbm_node, sample_node
 from specc.passes.masking import input_padding
 
 TOLERANCE = {
@@ -122,7 +122,8 @@ class Row:
 
 
 def _steps(net: Net) -> list[dict[str, Any]]:
-    variables = plan_variables(net, reserved=FORWARD_NAMES)  # as the PyTorch backend names them
+    net = forward_order(net)  # in the order, and with the variables, of the PyTorch code
+    variables = plan_variables(net, reserved=FORWARD_NAMES)
     steps = []
     for n in net.layers:
         if variables.of(n.name) == UNUSED:  # read by no one (only the layer's states are)

@@ -252,6 +252,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     # a latent's noise (a VAE), or the uniforms of the Gibbs steps (an RBM)
     key = "eps" if "eps" in data else "uniforms"
     noise = (torch.from_numpy(data[key]),) if key in data else ()
+    chains = (len(x),) if "uniforms" in data else ()  # an RBM's persistent chains: one a sample
     train = load_module(work / "torch" / "train.py", "verify_torch_train")
     masks = SharedMasks(job["seed"])
     masks.install_torch(torch)
@@ -270,7 +271,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
         out[f"forward/{node}"] = value
     # training mode: output, the emitted objective (loss and penalties), gradients, statistics
     net = build(name).train()
-    training = train.Training(net, job["epochs"], "fp32")
+    training = train.Training(net, job["epochs"], "fp32", *chains)
     xg = x.clone().requires_grad_(x.is_floating_point())
     masks.phase = "train"
     if "uniforms" in data:  # an RBM: CD-k's objective reads the data and the uniforms
@@ -291,7 +292,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
             out[f"stats/{key}"] = value.numpy().copy()
     # the emitted optimizer, schedule and clipping: N steps over short epochs
     net = build(name).train()
-    training = train.Training(net, job["epochs"], "fp32")
+    training = train.Training(net, job["epochs"], "fp32", *chains)
     out["schedule/lr"] = run_steps(training, x, y, job, masks, *noise)
     for key, value in models.canonical_state(net).items():
         out[f"steps/{key}"] = value.numpy()
@@ -395,6 +396,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     # a latent's noise (a VAE), or the uniforms of the Gibbs steps (an RBM)
     key = "eps" if "eps" in data else "uniforms"
     noise = (tf.constant(data[key]),) if key in data else ()
+    chains = (len(data["x"]),) if "uniforms" in data else ()  # an RBM's persistent chains
     net = build(name)
     layer_names = [layer.name for layer in net.layers]
     layer_of = {s["node"]: node_output_layer(layer_names, s["ident"]) for s in job["steps"]}
@@ -424,7 +426,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
 
     # training mode: output, the emitted objective (loss and penalties), gradients, statistics
     net = build(name)
-    training = train.Training(net, job["epochs"], "fp32")
+    training = train.Training(net, job["epochs"], "fp32", *chains)
     variables = net.trainable_variables
     xin = tf.Variable(x) if x.dtype.is_floating else x
     masks.phase = "train"
@@ -456,7 +458,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     gc.collect()
     # the emitted optimizer, schedule and clipping: N steps over short epochs
     net = build(name)
-    training = train.Training(net, job["epochs"], "fp32")
+    training = train.Training(net, job["epochs"], "fp32", *chains)
     out["schedule/lr"] = run_steps(training, x, y, job, masks, *noise)
     for key, value in models.canonical_state(net).items():
         out[f"steps/{key}"] = value

@@ -19,7 +19,7 @@ from specc.ir.net import Net, Node, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.layers.base import fmt
 from specc.layers.latent import RBM_WEIGHT_STD
-from specc.passes.latent import decoder_nodes, rbm_node, sample_node
+from specc.passes.latent import decoder_nodes, forward_order, rbm_node, sample_node
 from specc.passes.masking import mask_sources
 
 #: names `forward` uses besides the nodes' variables: helper functions, and `h`, the final
@@ -116,6 +116,9 @@ class TorchBackend(Backend):
 
     # ----- models -------------------------------------------------------------------------
     def model(self, net: Net) -> Model:
+        # a VAE's decoder last: `forward` ends in `return self.decode(z)`, and no variable
+        # of forward's takes the latent's name before it
+        net = forward_order(net)
         variables = plan_variables(net, reserved=FORWARD_NAMES)
         taken = set(variables.names.values()) | FORWARD_NAMES
         masks = mask_variables(net, taken)

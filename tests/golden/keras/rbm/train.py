@@ -158,7 +158,13 @@ class Training:
         )
         self.scale.assign(state["scale"])
         self.good_steps.assign(state["good_steps"])
-        self.chains.assign(state["chains"])
+        chains = state["chains"]
+        if chains.shape != tuple(self.chains.shape):
+            raise ValueError(
+                f"the checkpoint's persistent chains are for batches of {len(chains)}; "
+                f"resume with --batch {len(chains)}"
+            )
+        self.chains.assign(chains)
         self.epoch = int(state["training_epoch"])
         self.optimizer.lr.assign(learning_rate(self.epoch, self.epochs))
 
@@ -197,7 +203,7 @@ def main() -> None:
     model = build_rbm()
     if args.init and not args.resume:
         load_canonical(model, args.init)
-    training = Training(model, args.epochs, args.precision)
+    training = Training(model, args.epochs, args.precision, args.batch)
     rbm = model.get_layer("rbm")
 
     def reconstruct(x: np.ndarray) -> np.ndarray:

@@ -304,7 +304,9 @@ def save_reconstructions(originals: np.ndarray, outputs: np.ndarray, path: str) 
 GIBBS_STEPS = 1000  # steps of each chain before its picture
 
 
-def save_gibbs_samples(gibbs, reconstruct, starts: np.ndarray, seed: int, path: str) -> None:
+def save_gibbs_samples(
+    gibbs, reconstruct, starts: np.ndarray, seed: int, path: str
+) -> None:
     """Gibbs chains of GIBBS_STEPS steps, one from each image of `starts` (test images),
     the uniforms drawn from the seed: rows of the starting images above each chain's last
     state, shown as the machine's mean-field p(v | p(h | v))."""

@@ -121,7 +121,13 @@ class Training:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
-        self.chains.copy_(state["chains"])
+        chains = state["chains"]
+        if chains.shape != self.chains.shape:
+            raise ValueError(
+                f"the checkpoint's persistent chains are for batches of {len(chains)}; "
+                f"resume with --batch {len(chains)}"
+            )
+        self.chains.copy_(chains)
 
 
 def pick_device(name: str) -> torch.device:
@@ -151,7 +157,7 @@ def main() -> None:
     if args.init and not args.resume:
         load_canonical(model, args.init)
     model = model.to(device)
-    training = Training(model, args.epochs, args.precision)
+    training = Training(model, args.epochs, args.precision, args.batch)
     rbm = model.rbm
 
     def reconstruct(x: np.ndarray) -> np.ndarray:

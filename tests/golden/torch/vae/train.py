@@ -67,9 +67,10 @@ class Training:
         """The negative ELBO with its KL term weighed by `kl_weight` (a batch mean), and the
         batch's sums of its two terms: the reconstruction's negative log-likelihood
         (Bernoulli) and the KL divergence of q(z | x) from N(0, I)."""
+        output = output.float()  # float32 sums, also under autocast
         target = target.to(output.dtype).view_as(output)
         nll = self.loss_fn(output, target).flatten(1).sum(dim=1)  # per sample
-        kl = self.model.latent.kl
+        kl = self.model.latent.kl.float()
         loss = (nll + kl_weight * kl).mean()
         return loss, torch.stack([nll.sum(), kl.sum()]).detach()
 
