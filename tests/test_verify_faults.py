@@ -51,7 +51,7 @@ train Img {
   data = synthetic(n=16, classes=3)
   loss = cross_entropy
   optimizer = sgd(lr=0.1)
-  augment = [random_crop(1), random_flip]
+  augment = [random_crop(1), random_flip, random_rotation(20), random_erasing()]
 }
 """
 
@@ -248,6 +248,20 @@ FAULTS = {
         "runtime.py",
         "rows = rng.integers(0, 2 * pad + 1, n)",
         "rows = rng.integers(0, 2 * pad, n)",
+    ),
+    "keras rotation turned the other way": (
+        IMAGES,
+        "keras",
+        "runtime.py",
+        "affine(np.cos(t), -np.sin(t), np.sin(t), np.cos(t))",
+        "affine(np.cos(t), np.sin(t), -np.sin(t), np.cos(t))",
+    ),
+    "torch erasing one row short": (
+        IMAGES,
+        "torch",
+        "runtime.py",
+        "(rows < (tops + heights)[:, None])",
+        "(rows < (tops + heights - 1)[:, None])",
     ),
     "keras data order": (
         IMAGES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegFloat = Annotated[float, Field(ge=0.0)]
@@ -16,6 +16,10 @@ PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 
 class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def arguments(self) -> tuple:
+        """The values after `kind`, in order: the emitted function's arguments."""
+        return tuple(getattr(self, name) for name in type(self).model_fields if name != "kind")
 
 
 # ----- optimizers (PyTorch's formulas; the Keras backend matches them) -----------------------
@@ -219,17 +223,126 @@ FLOAT_DATASETS = ("digits", "mnist", "cifar10", "adding", "series")
 
 
 # ----- augmentation --------------------------------------------------------------------------
+#: how a transform fills pixels from outside the image: the nearest edge pixel, the mirror
+#: image (the edge not repeated), or 0
+Fill = Literal["edge", "reflect", "zeros"]
+Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+
+
 class RandomFlip(_Config):
+    """Mirror each image with probability 1/2: left-right (`horizontal`), top-bottom
+    (`vertical`), or each of the two independently (`both`)."""
+
     kind: Literal["random_flip"] = "random_flip"
+    mode: Literal["horizontal", "vertical", "both"] = "horizontal"
 
 
 class RandomCrop(_Config):
+    """Shift each image by up to `pad` pixels: pad (`fill`), crop at a random offset."""
+
     kind: Literal["random_crop"] = "random_crop"
     pad: Annotated[int, Field(strict=True, ge=1)] = 4
+    fill: Fill = "zeros"
 
 
-Augment = Annotated[RandomFlip | RandomCrop, Field(discriminator="kind")]
-AUGMENTS = {c.model_fields["kind"].default: c for c in (RandomFlip, RandomCrop)}
+class RandomRotation(_Config):
+    """Turn each image about its centre by an angle drawn from [-degrees, degrees]
+    (counter-clockwise as shown); bilinear interpolation."""
+
+    kind: Literal["random_rotation"] = "random_rotation"
+    degrees: Annotated[float, Field(gt=0.0, le=180.0)]
+    fill: Fill = "edge"
+
+
+class RandomTranslation(_Config):
+    """Shift each image by up to `fraction` of its width and of its height (each drawn
+    from [-fraction, fraction]); bilinear interpolation."""
+
+    kind: Literal["random_translation"] = "random_translation"
+    fraction: Fraction
+    fill: Fill = "edge"
+
+
+class RandomZoom(_Config):
+    """Scale each image about its centre by a factor drawn from [1 - fraction,
+    1 + fraction] (over 1: closer); bilinear interpolation."""
+
+    kind: Literal["random_zoom"] = "random_zoom"
+    fraction: Fraction
+    fill: Fill = "edge"
+
+
+class RandomShear(_Config):
+    """Shear each image horizontally by an angle drawn from [-degrees, degrees] (x moves
+    by tan(angle) times y from the centre); bilinear interpolation."""
+
+    kind: Literal["random_shear"] = "random_shear"
+    degrees: Annotated[float, Field(gt=0.0, lt=90.0)]
+    fill: Fill = "edge"
+
+
+class RandomBrightness(_Config):
+    """Add to every value of each image an offset drawn from [-delta, delta]."""
+
+    kind: Literal["random_brightness"] = "random_brightness"
+    delta: Annotated[float, Field(gt=0.0)]
+
+
+class RandomContrast(_Config):
+    """Scale each channel of each image about its mean by a factor drawn from
+    [1 - fraction, 1 + fraction]."""
+
+    kind: Literal["random_contrast"] = "random_contrast"
+    fraction: Fraction
+
+
+class RandomErasing(_Config):
+    """With probability `p`, set a rectangle of each image to 0 (Zhong et al., 2020;
+    cutout): its area a fraction of the image's drawn from [area_min, area_max], its aspect
+    ratio (height / width) log-uniform in [1 / ratio, ratio], its place uniform among those
+    that fit."""
+
+    kind: Literal["random_erasing"] = "random_erasing"
+    p: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    area_min: Fraction = 0.02
+    area_max: Annotated[float, Field(gt=0.0, le=1.0)] = 0.33
+    ratio: Annotated[float, Field(ge=1.0)] = 3.3
+
+    @field_validator("area_max")
+    @classmethod
+    def _area_order(cls, value: float, info: ValidationInfo) -> float:
+        if value < info.data.get("area_min", 0.0):
+            raise ValueError("must be at least `area_min`")
+        return value
+
+    def arguments(self) -> tuple:
+        return (self.p, (self.area_min, self.area_max), self.ratio)
+
+
+_AUGMENTS = (
+    RandomFlip,
+    RandomCrop,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    RandomShear,
+    RandomBrightness,
+    RandomContrast,
+    RandomErasing,
+)
+Augment = Annotated[
+    RandomFlip
+    | RandomCrop
+    | RandomRotation
+    | RandomTranslation
+    | RandomZoom
+    | RandomShear
+    | RandomBrightness
+    | RandomContrast
+    | RandomErasing,
+    Field(discriminator="kind"),
+]
+AUGMENTS = {c.model_fields["kind"].default: c for c in _AUGMENTS}
 
 
 # ----- input noise (denoising) ------------------------------------------------------------------

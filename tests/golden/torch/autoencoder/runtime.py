@@ -11,8 +11,10 @@ import json
 import os
 import struct
 import sys
+import threading
 import time
 import zlib
+from queue import Queue
 
 import numpy as np
 
@@ -122,6 +124,27 @@ def batches(x: np.ndarray, y: np.ndarray, size: int, order=None, rng=None):
         yield xb, yb
 
 
+def prefetched(items, depth: int = 2):
+    """The items of the iterator `items`, in order, each made ahead in a background thread:
+    a batch is augmented while the framework trains on the one before (NumPy and the
+    frameworks release the GIL while they compute)."""
+    queue, end = Queue(maxsize=depth), object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                queue.put(item)
+        except BaseException as error:  # noqa: BLE001 - raised again in the consumer
+            queue.put(error)
+        queue.put(end)
+
+    threading.Thread(target=produce, daemon=True).start()
+    while (item := queue.get()) is not end:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
 def masking_noise(x: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
     """Sets each value to 0 with probability `rate`."""
     return x * (rng.random(x.shape, dtype=np.float32) >= rate).astype(x.dtype)
@@ -191,9 +214,8 @@ def fit(training, data: tuple, to_device, args, history: list, save_checkpoint) 
     progress = Progress(not args.quiet)
     for epoch in range(len(history), epochs):
         order = epoch_order(args.seed, epoch, n)
-        train_batches = batches(
-            x_train, y_train, args.batch, order, augment_rng(args.seed, epoch)
-        )
+        rng = augment_rng(args.seed, epoch)
+        train_batches = prefetched(batches(x_train, y_train, args.batch, order, rng))
         total_loss, total_correct, seen, t0 = 0.0, 0.0, 0, time.perf_counter()
         for xb, yb in (to_device(*pair) for pair in train_batches):
             loss, correct = training.step(xb, yb)

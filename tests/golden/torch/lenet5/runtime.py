@@ -10,7 +10,9 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
+from queue import Queue
 
 import numpy as np
 
@@ -106,10 +108,35 @@ def batches(x: np.ndarray, y: np.ndarray, size: int, order=None, rng=None):
         yield xb, yb
 
 
-def random_crop(images: np.ndarray, pad: int, rng: np.random.Generator) -> np.ndarray:
-    """Shift each image by up to `pad` pixels: zero-pad, then crop at a random offset."""
+def prefetched(items, depth: int = 2):
+    """The items of the iterator `items`, in order, each made ahead in a background thread:
+    a batch is augmented while the framework trains on the one before (NumPy and the
+    frameworks release the GIL while they compute)."""
+    queue, end = Queue(maxsize=depth), object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                queue.put(item)
+        except BaseException as error:  # noqa: BLE001 - raised again in the consumer
+            queue.put(error)
+        queue.put(end)
+
+    threading.Thread(target=produce, daemon=True).start()
+    while (item := queue.get()) is not end:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def random_crop(
+    images: np.ndarray, pad: int, fill: str, rng: np.random.Generator
+) -> np.ndarray:
+    """Shift each image by up to `pad` pixels: pad (`fill`: 0, the edge pixels or the mirror
+    image), then crop at a random offset."""
     n, c, h, w = images.shape
-    padded = np.pad(images, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    mode = {"zeros": "constant", "edge": "edge", "reflect": "reflect"}[fill]
+    padded = np.pad(images, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode=mode)
     rows = rng.integers(0, 2 * pad + 1, n)[:, None] + np.arange(h)
     cols = rng.integers(0, 2 * pad + 1, n)[:, None] + np.arange(w)
     index = (
@@ -130,7 +157,7 @@ def augment_rng(seed: int, epoch: int) -> np.random.Generator:
 def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The spec's augmentation of a training batch, on the host with NumPy: every backend
     sees the same batches (channels-first, as stored)."""
-    images = random_crop(images, 2, rng)
+    images = random_crop(images, 2, "zeros", rng)
     return images
 
 
@@ -189,9 +216,8 @@ def fit(training, data: tuple, to_device, args, history: list, save_checkpoint) 
     progress = Progress(not args.quiet)
     for epoch in range(len(history), epochs):
         order = epoch_order(args.seed, epoch, n)
-        train_batches = batches(
-            x_train, y_train, args.batch, order, augment_rng(args.seed, epoch)
-        )
+        rng = augment_rng(args.seed, epoch)
+        train_batches = prefetched(batches(x_train, y_train, args.batch, order, rng))
         total_loss, total_correct, seen, t0 = 0.0, 0.0, 0, time.perf_counter()
         for xb, yb in (to_device(*pair) for pair in train_batches):
             loss, correct = training.step(xb, yb)

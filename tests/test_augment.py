@@ -1,0 +1,176 @@
+"""Augmentation (`augment = [...]`): every transform is one NumPy definition in the emitted
+runtime.py, which is the same file on every backend, so a same-seed batch is identical on
+PyTorch and Keras; each transform's deterministic core is checked against a hand-made
+result, and bad uses are located diagnostics."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from specc.backends import get_backend
+from specc.compiler import compile_source
+
+SPEC = """model M {{
+  input image: [3, 9, 9]
+  conv2d(4, 3) -> relu -> flatten
+  dense(2)
+}}
+train M {{
+  data = synthetic(n=8, classes=2)
+  augment = [{}]
+}}
+"""
+
+TRANSFORMS = [
+    "random_flip",
+    "random_flip(mode=vertical)",
+    "random_flip(mode=both)",
+    "random_crop(2)",
+    "random_crop(2, fill=reflect)",
+    "random_crop(3, fill=edge)",
+    "random_rotation(30)",
+    "random_rotation(15, fill=reflect)",
+    "random_translation(0.2, fill=zeros)",
+    "random_zoom(0.3)",
+    "random_shear(20)",
+    "random_brightness(0.4)",
+    "random_contrast(0.5)",
+    "random_erasing(p=0.8, area_min=0.1, area_max=0.4, ratio=2.0)",
+]
+
+
+def _runtime(augment: str, backend: str, folder: Path) -> tuple[str, ModuleType]:
+    result = compile_source(SPEC.format(augment), "t.net")
+    assert result.spec is not None, [d.message for d in result.diagnostics]
+    text = get_backend(backend).emit(result.spec, result.source.text)["runtime.py"]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "runtime.py"
+    path.write_text(text, encoding="utf-8")
+    name = f"augment_runtime_{backend}_{abs(hash((augment, str(folder))))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return text, module
+
+
+@pytest.mark.parametrize("augment", TRANSFORMS)
+def test_a_same_seed_batch_is_identical_on_both_backends(augment: str, tmp_path: Path) -> None:
+    """The transform's code is the same on both backends, and so is a batch it makes from
+    the same images, seed and epoch; it changes the batch, keeps its shape and dtype, and
+    another epoch draws another batch."""
+    images = np.random.default_rng(0).standard_normal((16, 3, 9, 9)).astype(np.float32)
+    texts, batches = [], []
+    for backend in ("torch", "keras"):
+        text, runtime = _runtime(augment, backend, tmp_path / backend)
+        texts.append(text)
+        batches.append(runtime.augment(images, runtime.augment_rng(7, 2)))
+        other = runtime.augment(images, runtime.augment_rng(7, 3))
+    assert texts[0] == texts[1]
+    np.testing.assert_array_equal(batches[0], batches[1])
+    assert batches[0].shape == images.shape and batches[0].dtype == np.float32
+    assert not np.array_equal(batches[0], images)
+    assert not np.array_equal(batches[0], other)
+
+
+@pytest.fixture(scope="module")
+def rt(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """One runtime.py holding every transform."""
+    _, module = _runtime(", ".join(TRANSFORMS), "torch", tmp_path_factory.mktemp("all"))
+    return module
+
+
+def _image(h: int = 5, w: int = 7) -> np.ndarray:
+    return np.random.default_rng(1).standard_normal((2, 3, h, w)).astype(np.float32)
+
+
+def test_rotation_by_a_right_angle_is_exact(rt: ModuleType) -> None:
+    square = _image(5, 5)
+    turned = rt.rotate(square, np.array([90.0, -90.0]), "zeros")
+    np.testing.assert_allclose(turned[0], np.rot90(square[0], 1, axes=(1, 2)), atol=1e-5)
+    np.testing.assert_allclose(turned[1], np.rot90(square[1], -1, axes=(1, 2)), atol=1e-5)
+    np.testing.assert_allclose(rt.rotate(square, np.zeros(2), "edge"), square, atol=1e-6)
+
+
+def test_translation_by_whole_pixels_shifts_and_fills(rt: ModuleType) -> None:
+    images = _image()
+    shifted = rt.translate(images, np.array([2.0, 0.0]), np.array([0.0, -1.0]), "zeros")
+    np.testing.assert_allclose(shifted[0, :, :, 2:], images[0, :, :, :-2], atol=1e-6)
+    assert np.all(shifted[0, :, :, :2] == 0)
+    np.testing.assert_allclose(shifted[1, :, :-1], images[1, :, 1:], atol=1e-6)
+    edge = rt.translate(images, np.array([2.0, 2.0]), np.zeros(2), "edge")
+    np.testing.assert_allclose(edge[:, :, :, 0], images[:, :, :, 0], atol=1e-6)
+    mirror = rt.translate(images, np.array([2.0, 2.0]), np.zeros(2), "reflect")
+    np.testing.assert_allclose(mirror[:, :, :, :2], images[:, :, :, 2:0:-1], atol=1e-6)
+    # half a pixel: the mean of two neighbours (bilinear)
+    half = rt.translate(images, np.array([0.5, 0.5]), np.zeros(2), "edge")
+    neighbours = (images[..., 1:] + images[..., :-1]) / 2
+    np.testing.assert_allclose(half[..., 1:], neighbours, atol=1e-6)
+
+
+def test_zoom_and_shear(rt: ModuleType) -> None:
+    images = _image(5, 5)
+    np.testing.assert_allclose(rt.zoom(images, np.ones(2), "edge"), images, atol=1e-6)
+    np.testing.assert_allclose(rt.shear(images, np.zeros(2), "edge"), images, atol=1e-6)
+    doubled = rt.zoom(images, np.full(2, 2.0), "edge")
+    np.testing.assert_allclose(doubled[..., 2, 2], images[..., 2, 2], atol=1e-6)  # the centre
+    np.testing.assert_allclose(  # two pixels out read one pixel out
+        doubled[..., 2, 4], images[..., 2, 3], atol=1e-6
+    )
+    sheared = rt.shear(images, np.full(2, 45.0), "zeros")
+    np.testing.assert_allclose(sheared[..., 2, :], images[..., 2, :], atol=1e-6)  # centre row
+    np.testing.assert_allclose(sheared[..., 3, 1:], images[..., 3, :-1], atol=1e-6)
+
+
+def test_flips_crops_brightness_contrast_and_erasing(rt: ModuleType) -> None:
+    images = _image()
+    rng = np.random.default_rng(3)
+    flipped = rt.random_flip(images, "vertical", np.random.default_rng(0))
+    for original, out in zip(images, flipped, strict=True):
+        assert np.array_equal(out, original) or np.array_equal(out, original[:, ::-1])
+    cropped = rt.random_crop(images, 2, "reflect", rng)
+    padded = np.pad(images, ((0, 0), (0, 0), (2, 2), (2, 2)), mode="reflect")
+    for i in range(2):  # each crop is a window of the mirrored image
+        windows = np.lib.stride_tricks.sliding_window_view(padded[i], (3, 5, 7))[0]
+        assert any(np.array_equal(cropped[i], w) for row in windows for w in row)
+    brighter = rt.random_brightness(images, 0.5, rng)
+    offsets = (brighter - images).reshape(2, -1)
+    assert np.allclose(offsets, offsets[:, :1], atol=1e-6) and np.all(np.abs(offsets) <= 0.5)
+    contrast = rt.random_contrast(images, 0.5, rng)
+    np.testing.assert_allclose(contrast.mean(axis=(2, 3)), images.mean(axis=(2, 3)), atol=1e-5)
+    big = np.ones((400, 1, 20, 20), np.float32)
+    erased = rt.random_erasing(big, 0.5, (0.1, 0.3), 2.0, rng)
+    zeros = (erased == 0).reshape(400, -1).mean(axis=1)
+    assert 0.35 < (zeros > 0).mean() < 0.65  # about half the images
+    assert zeros[zeros > 0].min() >= 0.05 and zeros.max() <= 0.4  # areas near [0.1, 0.3]
+
+
+@pytest.mark.parametrize(
+    ("augment", "code"),
+    [
+        ("random_erasing(area_min=0.5, area_max=0.2)", "E0603"),
+        ("random_rotation(0)", "E0603"),
+        ("random_zoom(1.5)", "E0603"),
+        ("random_crop(2, fill=wrap)", "E0603"),
+        ("random_flip(mode=diagonal)", "E0603"),
+        ("random_spin(3)", "E0602"),
+    ],
+)
+def test_bad_transforms_are_located(augment: str, code: str) -> None:
+    diagnostics = compile_source(SPEC.format(augment), "t.net").diagnostics
+    assert [d.code for d in diagnostics] == [code]
+
+
+def test_augmenting_a_sequence_is_refused() -> None:
+    text = (
+        "model S {\n  input x: [6, 4]\n  lstm(3)\n  dense(2)\n}\n"
+        "train S {\n  data = synthetic(n=8, classes=2)\n  augment = [random_rotation(10)]\n}\n"
+    )
+    assert [d.code for d in compile_source(text, "t.net").diagnostics] == ["E0617"]
