@@ -42,6 +42,8 @@ TRANSFORMS = [
     "random_brightness(0.4)",
     "random_contrast(0.5)",
     "random_erasing(p=0.8, area_min=0.1, area_max=0.4, ratio=2.0)",
+    "mixup(0.4)",
+    "random_flip, cutmix",
 ]
 
 
@@ -63,27 +65,46 @@ def _runtime(augment: str, backend: str, folder: Path) -> tuple[str, ModuleType]
 
 @pytest.mark.parametrize("augment", TRANSFORMS)
 def test_a_same_seed_batch_is_identical_on_both_backends(augment: str, tmp_path: Path) -> None:
-    """The transform's code is the same on both backends, and so is a batch it makes from
-    the same images, seed and epoch; it changes the batch, keeps its shape and dtype, and
-    another epoch draws another batch."""
+    """The transform's code is the same on both backends, and so is a training batch it
+    makes (images and labels) from the same data, seed and epoch; it changes the batch,
+    keeps its shape and dtype, and another epoch draws another batch."""
     images = np.random.default_rng(0).standard_normal((16, 3, 9, 9)).astype(np.float32)
-    texts, batches = [], []
+    labels = np.arange(16) % 2
+    order = np.arange(16)
+    texts, made = [], []
     for backend in ("torch", "keras"):
         text, runtime = _runtime(augment, backend, tmp_path / backend)
         texts.append(text)
-        batches.append(runtime.augment(images, runtime.augment_rng(7, 2)))
-        other = runtime.augment(images, runtime.augment_rng(7, 3))
+        ((x, y),) = runtime.batches(images, labels, 16, order, runtime.augment_rng(7, 2))
+        ((other, _),) = runtime.batches(images, labels, 16, order, runtime.augment_rng(7, 3))
+        made.append((x, y))
     assert texts[0] == texts[1]
-    np.testing.assert_array_equal(batches[0], batches[1])
-    assert batches[0].shape == images.shape and batches[0].dtype == np.float32
-    assert not np.array_equal(batches[0], images)
-    assert not np.array_equal(batches[0], other)
+    np.testing.assert_array_equal(made[0][0], made[1][0])
+    np.testing.assert_array_equal(made[0][1], made[1][1])
+    x, y = made[0]
+    assert x.shape == images.shape and x.dtype == np.float32
+    assert not np.array_equal(x, images)
+    assert not np.array_equal(x, other)
+    if "mix" in augment:  # class probabilities [N, 2], each summing to 1
+        assert y.shape == (16, 2) and y.dtype == np.float32
+        np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-6)
+    else:
+        np.testing.assert_array_equal(y, labels)
 
 
 @pytest.fixture(scope="module")
 def rt(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     """One runtime.py holding every transform."""
-    _, module = _runtime(", ".join(TRANSFORMS), "torch", tmp_path_factory.mktemp("all"))
+    image_transforms = [t for t in TRANSFORMS if "mix" not in t]
+    _, module = _runtime(
+        ", ".join([*image_transforms, "mixup"]), "torch", tmp_path_factory.mktemp("all")
+    )
+    return module
+
+
+@pytest.fixture(scope="module")
+def rt_cutmix(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    _, module = _runtime("cutmix", "torch", tmp_path_factory.mktemp("cutmix"))
     return module
 
 
@@ -152,9 +173,72 @@ def test_flips_crops_brightness_contrast_and_erasing(rt: ModuleType) -> None:
     assert zeros[zeros > 0].min() >= 0.05 and zeros.max() <= 0.4  # areas near [0.1, 0.3]
 
 
+def test_mixup_and_cutmix_mix_images_and_labels_alike(
+    rt: ModuleType, rt_cutmix: ModuleType
+) -> None:
+    images = _image(6, 6)
+    images = np.concatenate([np.zeros_like(images[:1]), np.ones_like(images[:1])])
+    labels = np.array([0, 1])
+    x, y = rt.mixup(images, labels, 0.4, np.random.default_rng(2))  # a swap
+    lam = y[0, 0] if np.array_equal(y[:, 0], y[::-1, 1]) else None
+    weight = x.reshape(2, -1).mean(axis=1)  # image 0 is all 0, image 1 all 1
+    assert lam is not None
+    np.testing.assert_allclose(y[:, 1], weight, rtol=1e-5)  # the label's share of image 1
+    x, y = rt_cutmix.cutmix(images, labels, 1.0, np.random.default_rng(2))  # a swap
+    share = x.reshape(2, -1).mean(axis=1)  # pixels pasted from the other image
+    np.testing.assert_allclose(y[:, 1], share, rtol=1e-6)
+    assert 0 < share[0] < 1
+
+
+def test_the_loss_takes_mixed_labels_on_both_backends(tmp_path: Path) -> None:
+    """With `mixup`, both backends' loss on class probabilities is the cross-entropy
+    -sum(p log softmax(z)) averaged over the batch, and class labels still work (the test
+    set's)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")
+    text = SPEC.format("mixup")
+    scores = np.random.default_rng(2).standard_normal((4, 2)).astype(np.float32)
+    probabilities = np.random.default_rng(3).dirichlet([1.0, 1.0], 4).astype(np.float32)
+    log_softmax = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+    expected = float(-(probabilities * log_softmax).sum(axis=1).mean())
+    hits = float((scores.argmax(1) == probabilities.argmax(1)).sum())
+    result = compile_source(text, "t.net")
+    for backend in ("torch", "keras"):
+        for name in ("model", "runtime", "optimizer"):
+            sys.modules.pop(name, None)
+        folder = tmp_path / backend
+        folder.mkdir()
+        for name, body in get_backend(backend).emit(result.spec, result.source.text).items():
+            (folder / name).write_text(body, encoding="utf-8")
+        sys.path.insert(0, str(folder))
+        try:
+            spec = importlib.util.spec_from_file_location(f"mix_{backend}", folder / "train.py")
+            train = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(train)
+            if backend == "torch":
+                training = train.Training(train.M())
+                z = torch.from_numpy(scores)
+                loss, correct = training.loss(z, torch.from_numpy(probabilities))
+                plain, _ = training.loss(z, torch.tensor([0, 1, 1, 0]))
+            else:
+                tf = sys.modules["tensorflow"]
+                z = tf.constant(scores)
+                loss, correct = train.loss_and_metrics(z, tf.constant(probabilities))
+                plain, _ = train.loss_and_metrics(z, tf.constant([0, 1, 1, 0]))
+        finally:
+            sys.path.remove(str(folder))
+            for name in ("model", "runtime", "optimizer"):
+                sys.modules.pop(name, None)
+        assert float(loss) == pytest.approx(expected, rel=1e-5), backend
+        assert float(correct) == hits, backend
+        assert np.isfinite(float(plain)), backend
+
+
 @pytest.mark.parametrize(
     ("augment", "code"),
     [
+        ("mixup, random_flip", "E0640"),
+        ("mixup, cutmix", "E0640"),
         ("random_erasing(area_min=0.5, area_max=0.2)", "E0603"),
         ("random_rotation(0)", "E0603"),
         ("random_zoom(1.5)", "E0603"),
@@ -166,6 +250,18 @@ def test_flips_crops_brightness_contrast_and_erasing(rt: ModuleType) -> None:
 def test_bad_transforms_are_located(augment: str, code: str) -> None:
     diagnostics = compile_source(SPEC.format(augment), "t.net").diagnostics
     assert [d.code for d in diagnostics] == [code]
+
+
+def test_mixing_needs_cross_entropy_on_class_labels() -> None:
+    text = (
+        SPEC.format("cutmix")
+        .replace("dense(2)", "dense(1)")
+        .replace(
+            "data = synthetic(n=8, classes=2)",
+            "data = synthetic(n=8, classes=2)\n  loss = bce_with_logits",
+        )
+    )
+    assert [d.code for d in compile_source(text, "t.net").diagnostics] == ["E0641"]
 
 
 def test_augmenting_a_sequence_is_refused() -> None:

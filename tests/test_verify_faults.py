@@ -51,7 +51,7 @@ train Img {
   data = synthetic(n=16, classes=3)
   loss = cross_entropy
   optimizer = sgd(lr=0.1)
-  augment = [random_crop(1), random_flip, random_rotation(20), random_erasing()]
+  augment = [random_crop(1), random_flip, random_rotation(20), random_erasing(), mixup]
 }
 """
 
@@ -262,6 +262,20 @@ FAULTS = {
         "runtime.py",
         "(rows < (tops + heights)[:, None])",
         "(rows < (tops + heights - 1)[:, None])",
+    ),
+    "keras mixup weights swapped": (
+        IMAGES,
+        "keras",
+        "runtime.py",
+        "mixed = lam * images + (1 - lam) * images[other]",
+        "mixed = (1 - lam) * images + lam * images[other]",
+    ),
+    "torch mixed labels read as class ids": (
+        IMAGES,
+        "torch",
+        "train.py",
+        "target.argmax(dim=1)).sum()\n            return loss, correct",
+        "target.argmax(dim=1)).sum()\n            return loss * 1.01, correct",
     ),
     "keras data order": (
         IMAGES,

@@ -29,6 +29,7 @@ def runtime_module(spec: Spec) -> str:
             reconstructions=reconstruction_pictures(spec),
             vae=vae_of(spec),
             rbm=rbm_of(spec),
+            classes=spec.model(supervised.model).output_shape[-1] if supervised else 0,
         )
     )
 

@@ -319,6 +319,26 @@ class RandomErasing(_Config):
         return (self.p, (self.area_min, self.area_max), self.ratio)
 
 
+class Mixup(_Config):
+    """Mix each training batch with a shuffled copy of itself (Zhang et al., 2018): images
+    λ·x + (1 − λ)·x′ and their one-hot labels alike, λ ~ Beta(alpha, alpha), one per batch."""
+
+    kind: Literal["mixup"] = "mixup"
+    alpha: PositiveFloat = 0.2
+
+
+class Cutmix(_Config):
+    """Paste into each training image a rectangle of another image of the batch (Yun et al.,
+    2019): its area a share 1 − λ of the image's, λ ~ Beta(alpha, alpha), one per batch,
+    its centre uniform (clipped at the edges); the labels mixed by the pasted area's share."""
+
+    kind: Literal["cutmix"] = "cutmix"
+    alpha: PositiveFloat = 1.0
+
+
+#: transforms that mix the labels too: the last of an `augment` list
+MIXING = ("mixup", "cutmix")
+
 _AUGMENTS = (
     RandomFlip,
     RandomCrop,
@@ -329,6 +349,8 @@ _AUGMENTS = (
     RandomBrightness,
     RandomContrast,
     RandomErasing,
+    Mixup,
+    Cutmix,
 )
 Augment = Annotated[
     RandomFlip
@@ -339,7 +361,9 @@ Augment = Annotated[
     | RandomShear
     | RandomBrightness
     | RandomContrast
-    | RandomErasing,
+    | RandomErasing
+    | Mixup
+    | Cutmix,
     Field(discriminator="kind"),
 ]
 AUGMENTS = {c.model_fields["kind"].default: c for c in _AUGMENTS}
@@ -424,6 +448,17 @@ class Supervised(_Config):
     def transforms_input(self) -> bool:
         """Training batches are changed on the host (augmentation, noise)."""
         return bool(self.augment) or self.noise is not None
+
+    @property
+    def image_augment(self) -> tuple[Augment, ...]:
+        """The transforms of the images alone (`augment` without a label-mixing one)."""
+        return tuple(step for step in self.augment if step.kind not in MIXING)
+
+    @property
+    def mixing(self) -> Mixup | Cutmix | None:
+        """The transform that mixes the labels too (the last of `augment`), if any."""
+        last = self.augment[-1] if self.augment else None
+        return last if isinstance(last, (Mixup, Cutmix)) else None
 
     @property
     def has_accuracy(self) -> bool:

@@ -18,6 +18,7 @@ from specc.ir.train_config import (
     FLOAT_DATASETS,
     LATENTS,
     LIKELIHOOD_LOSSES,
+    MIXING,
     NOISES,
     OPTIMIZERS,
     PER_STEP_DATASETS,
@@ -538,6 +539,41 @@ def _check_rbm_training(
         )
 
 
+def _check_mixing(
+    config: Supervised,
+    net: Net,
+    spans: dict[str, Span],
+    section: ast.SectionDef,
+    diags: Diagnostics,
+) -> None:
+    """`mixup` and `cutmix` mix the labels: one of them, last in `augment` (E0640), for
+    `cross_entropy` on one class per sample (E0641)."""
+    mixing = [i for i, step in enumerate(config.augment) if step.kind in MIXING]
+    if not mixing:
+        return
+    span = spans.get("augment", section.name_span)
+    if len(mixing) > 1 or mixing[-1] != len(config.augment) - 1:
+        diags.error(
+            "E0640",
+            "`mixup` and `cutmix` mix the labels as well as the images: one of them, last in "
+            "`augment`",
+            span,
+            help="keep one, at the end of the list",
+        )
+        return
+    out = net.output_shape
+    if config.target != "labels" or config.loss != "cross_entropy" or len(out) != 1:
+        kind = config.augment[-1].kind
+        diags.error(
+            "E0641",
+            f"`{kind}` mixes class labels into class probabilities, which only "
+            "`cross_entropy` on one class per sample takes",
+            span,
+            help=f"use `loss = cross_entropy` on class labels with an output [classes], or "
+            f"remove `{kind}`",
+        )
+
+
 def _check_supervised(
     config: Supervised,
     net: Net,
@@ -563,6 +599,7 @@ def _check_supervised(
             spans.get("augment", section.name_span),
             help="remove `augment`",
         )
+    _check_mixing(config, net, spans, section, diags)
     if config.noise is not None and net.input_nodes[0].op.dtype == "int":
         diags.error(
             "E0626",

@@ -183,7 +183,9 @@ def _inputs(spec: Spec, batch: int, seed: int) -> dict[str, np.ndarray]:
         # a variational autoencoder: the latent's noise, fed to both sides
         eps = rng.standard_normal((batch, *(sample.shape or ()))).astype(np.float32)
         return {"x": x, "y": x.copy(), "eps": eps}
-    if config.loss in ("cross_entropy", "nll"):
+    if config.mixing is not None:  # mixed labels: class probabilities [N, C]
+        y = rng.dirichlet(np.ones(out[-1]), batch).astype(np.float32)
+    elif config.loss in ("cross_entropy", "nll"):
         # one class per sample [C], or per time step [T, C]
         y = rng.integers(0, out[-1], (batch, *out[:-1])).astype(np.int64)
     elif config.loss in ("bce", "bce_with_logits"):

@@ -170,6 +170,12 @@ def data_pipeline(folder: Path, job: dict[str, Any]) -> dict[str, np.ndarray]:
         if hasattr(runtime, "augment"):
             images = runtime.augment(images, rng)
             out["data/augmented"] = np.asarray(images, np.float64)
+        for name in ("mixup", "cutmix"):  # label mixing, after the images' transforms
+            if hasattr(runtime, name):
+                labels = np.arange(len(images)) % runtime.CLASSES
+                images, mixed = getattr(runtime, name)(images, labels, 0.4, rng)
+                out.update({"data/mixed": np.asarray(images, np.float64)})
+                out.update({"data/mixed_labels": np.asarray(mixed, np.float64)})
         if hasattr(runtime, "corrupt"):  # input noise, after any augmentation
             out["data/noisy"] = np.asarray(runtime.corrupt(images, rng), np.float64)
     return out
