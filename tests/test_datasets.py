@@ -559,3 +559,44 @@ def test_kinds_of_samples_agree_with_the_compiler() -> None:
     assert set(datasets.FLOAT_KINDS + datasets.TOKEN_KINDS + ("npz", "synthetic")) == set(
         train_config.DATASETS
     )
+
+
+def test_a_class_subset_keeps_those_classes_relabelled_in_order() -> None:
+    """`digits(classes=[7, 2])`: the samples of 7 and 2 alone, labelled 0 and 1, scaled as the
+    whole set is (so two subsets of it are alike); the checks count its classes."""
+    from specc.compiler import compile_source
+    from specc.ir.train_config import Digits
+    from specc.tools import datasets
+
+    whole = datasets.load_digits(8)
+    subset = datasets.load(Digits(classes=(7, 2)), (1, 8, 8), "float")
+    assert subset.classes == 2
+    for split in ("train", "test"):
+        y_whole, x_whole = getattr(whole, f"y_{split}"), getattr(whole, f"x_{split}")
+        keep = (y_whole == 7) | (y_whole == 2)
+        np.testing.assert_array_equal(getattr(subset, f"x_{split}"), x_whole[keep])
+        np.testing.assert_array_equal(getattr(subset, f"y_{split}"), (y_whole[keep] == 2) * 1)
+    spec = (
+        "model M {\n  input image: [1, 8, 8]\n  flatten\n  dense(CLASSES)\n}\n"
+        "train M {\n  data = digits(classes=SUBSET)\n}\n"
+    )
+    codes = {
+        (classes, subset): [
+            d.code
+            for d in compile_source(
+                spec.replace("CLASSES", classes).replace("SUBSET", subset), "t.net"
+            ).diagnostics
+        ]
+        for classes, subset in (
+            ("2", "[0, 1]"),
+            ("10", "[0, 1]"),
+            ("2", "[1, 1]"),
+            ("2", "[3, 10]"),
+        )
+    }
+    assert codes == {
+        ("2", "[0, 1]"): [],
+        ("10", "[0, 1]"): ["E0613"],
+        ("2", "[1, 1]"): ["E0603"],
+        ("2", "[3, 10]"): ["E0603"],
+    }

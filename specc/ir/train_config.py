@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegFloat = Annotated[float, Field(ge=0.0)]
@@ -110,6 +117,19 @@ SCHEDULES = {
 
 
 # ----- data sets -------------------------------------------------------------------------------
+def _class_subset(value: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    if value is None:
+        return value
+    if len(value) < 2 or len(set(value)) != len(value) or min(value) < 0 or max(value) > 9:
+        raise ValueError("expected two or more different classes from 0 to 9")
+    return value
+
+
+#: a class subset of a ten-class set: those classes' samples, labelled 0, 1, ... in the
+#: order given
+ClassSubset = Annotated[tuple[int, ...] | None, AfterValidator(_class_subset)]
+
+
 class Digits(_Config):
     """The 8x8 digits that ship with scikit-learn, resized to size x size."""
 
@@ -120,6 +140,7 @@ class Digits(_Config):
     #: "standard": pixels standardised (the train split's mean 0, std 1); "unit": in [0, 1]
     #: (ink 1), for a `bce` reconstruction; "binary": each 0 or 1 (ink over half), for an RBM
     scale: Literal["standard", "unit", "binary"] = "standard"
+    classes: ClassSubset = None
 
 
 class Mnist(_Config):
@@ -132,11 +153,13 @@ class Mnist(_Config):
     #: "standard": pixels standardised (MNIST's mean and std); "unit": in [0, 1];
     #: "binary": each 0 or 1 (ink over half)
     scale: Literal["standard", "unit", "binary"] = "standard"
+    classes: ClassSubset = None
 
 
 class Cifar10(_Config):
     kind: Literal["cifar10"] = "cifar10"
     path: str
+    classes: ClassSubset = None
 
 
 class Npz(_Config):

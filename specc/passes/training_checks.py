@@ -49,6 +49,8 @@ _TABLES: dict[str, dict[str, type[BaseModel]]] = {
     "noise": NOISES,
 }
 _LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
+#: the `train` settings that the checks against the model read
+_MODEL_CHECKED = {"data", "loss", "target", "augment", "noise", "kl_weight", "kl_warmup"}
 _SQUASHING = ("softmax", "sigmoid", "log_softmax")
 
 
@@ -273,7 +275,10 @@ def build_training(
         values = _settings(section, allowed, diags)
         spans = dict(values["__spans__"])
         config = _validated(Supervised, {**values, "model": section.name}, section, diags)
-        if config is not None and section.name in nets:
+        # a setting the model checks read that failed (its error is out) would be checked
+        # as its default: one mistake, one error
+        failed = {setting.key for setting in section.settings} - set(values)
+        if config is not None and section.name in nets and not failed & _MODEL_CHECKED:
             _check_supervised(config, nets[section.name], spans, section, diags)
         return config
     allowed = [f for f in Gan.model_fields if f not in ("kind", "name")] + ["optimizer"]
@@ -327,6 +332,8 @@ def _classes(data: Any) -> int | None:
         return data.classes
     if data.kind == "copy_task":
         return data.symbols + 2  # the blank, the symbols and the delimiter
+    if getattr(data, "classes", None) is not None and data.kind != "synthetic":
+        return len(data.classes)  # a class subset
     return DATASET_CLASSES.get(data.kind)
 
 

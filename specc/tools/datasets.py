@@ -119,7 +119,7 @@ def load(
             "the input as `[T] int` and start the model with `embedding(vocab, dim)`"
         )
     if kind == "digits":
-        arrays = load_digits(config.size, config.scale)
+        arrays = class_subset(load_digits(config.size, config.scale), config.classes)
         return as_rows(arrays) if config.rows else arrays
     if kind == "adding":
         return adding(config.length, config.n, seed)
@@ -132,10 +132,10 @@ def load(
     if kind == "imdb":
         return load_imdb(config.path, config.length, config.vocab, config.padding)
     if kind == "mnist":
-        arrays = load_mnist(config.path, config.scale)
+        arrays = class_subset(load_mnist(config.path, config.scale), config.classes)
         return as_rows(arrays) if config.rows else arrays
     if kind == "cifar10":
-        return load_cifar10(config.path)
+        return class_subset(load_cifar10(config.path), config.classes)
     if kind == "npz":
         return _as_input_dtype(load_npz(config.path), input_dtype, str(config.path))
     if kind == "synthetic":
@@ -152,6 +152,25 @@ def load(
 
 
 # ----- digits ----------------------------------------------------------------------------------
+def class_subset(arrays: Arrays, classes: Sequence[int] | None) -> Arrays:
+    """The samples of `classes` alone, relabelled 0, 1, ... in the order given (None: all).
+    Pixel statistics stay the whole set's, so two subsets are scaled alike."""
+    if classes is None:
+        return arrays
+    relabel = np.full(max(int(arrays.y_train.max()), int(arrays.y_test.max()), *classes) + 1, -1)
+    relabel[list(classes)] = np.arange(len(classes))
+    keep_train = np.isin(arrays.y_train, classes)
+    keep_test = np.isin(arrays.y_test, classes)
+    return dataclasses.replace(
+        arrays,
+        x_train=arrays.x_train[keep_train],
+        y_train=relabel[arrays.y_train[keep_train]],
+        x_test=arrays.x_test[keep_test],
+        y_test=relabel[arrays.y_test[keep_test]],
+        classes=len(classes),
+    )
+
+
 def load_digits(size: int = 8, scale: str = "standard") -> Arrays:
     """scikit-learn's 8x8 digits (bundled, no download), resized to size x size, normalised
     with the train split's mean and std (`scale="unit"`: left in [0, 1]; `"binary"`: 0 or 1),
