@@ -600,3 +600,33 @@ def test_a_class_subset_keeps_those_classes_relabelled_in_order() -> None:
         ("2", "[1, 1]"): ["E0603"],
         ("2", "[3, 10]"): ["E0603"],
     }
+
+
+def test_npz_rescale_and_one_hot_labels(tmp_path: Path) -> None:
+    """`npz(path, rescale=1/255)` scales stored 0..255 pixels; one-hot label rows become
+    class labels for a classifier; other label rows are refused with the fix."""
+    from specc.compiler import compile_source
+    from specc.tools import datasets
+    from specc.tools.run import prepare_data
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (20, 1, 4, 4)).astype(np.uint8)
+    y = rng.integers(0, 3, 20)
+    path = tmp_path / "raw.npz"
+    np.savez(
+        path, x_train=x[:15], y_train=np.eye(3)[y[:15]], x_test=x[15:], y_test=np.eye(3)[y[15:]]
+    )
+    spec = (
+        "model M {\n  input image: [1, 4, 4]\n  flatten\n  dense(3)\n}\n"
+        f'train M {{\n  data = npz("{path}", rescale=1/255)\n}}\n'
+    )
+    arrays = prepare_data(compile_source(spec, "t.net").spec)
+    assert isinstance(arrays, datasets.Arrays)
+    np.testing.assert_allclose(arrays.x_train, x[:15] / np.float32(255), rtol=1e-6)
+    np.testing.assert_array_equal(arrays.y_train, y[:15])
+    assert arrays.y_train.dtype == np.int64 and arrays.classes == 3
+    soft = np.full((15, 3), 1 / 3)
+    with pytest.raises(datasets.DataError, match="not one-hot"):
+        datasets.labels_from_one_hot(
+            datasets.Arrays(x[:15], soft, x[15:], soft[:5], None), "the file"
+        )

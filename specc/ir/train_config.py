@@ -163,10 +163,12 @@ class Cifar10(_Config):
 
 
 class Npz(_Config):
-    """Arrays x_train, y_train, x_test, y_test in one .npz file."""
+    """Arrays x_train, y_train, x_test, y_test in one .npz file; float inputs multiplied by
+    `rescale` (`1/255` for pixels stored as 0..255)."""
 
     kind: Literal["npz"] = "npz"
     path: str
+    rescale: PositiveFloat = 1.0
 
 
 class Synthetic(_Config):

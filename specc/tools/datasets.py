@@ -137,7 +137,8 @@ def load(
     if kind == "cifar10":
         return class_subset(load_cifar10(config.path), config.classes)
     if kind == "npz":
-        return _as_input_dtype(load_npz(config.path), input_dtype, str(config.path))
+        arrays = _as_input_dtype(load_npz(config.path), input_dtype, str(config.path))
+        return rescaled(arrays, config.rescale)
     if kind == "synthetic":
         out = tuple(output_shape)
         steps = out[0] if len(out) == 2 else None  # per-step scores [T, classes]
@@ -152,6 +153,36 @@ def load(
 
 
 # ----- digits ----------------------------------------------------------------------------------
+def rescaled(arrays: Arrays, factor: float) -> Arrays:
+    """Float inputs multiplied by `factor` (token ids are left alone)."""
+    if factor == 1.0 or not np.issubdtype(arrays.x_train.dtype, np.floating):
+        return arrays
+    scale = np.float32(factor)
+    return dataclasses.replace(arrays, x_train=arrays.x_train * scale, x_test=arrays.x_test * scale)
+
+
+def labels_from_one_hot(arrays: Arrays, source: str) -> Arrays:
+    """One-hot label rows [N, C] (each all 0 but one 1) as class labels [N]; other labels
+    as they are. For a classification loss on one class per sample."""
+    ys = [arrays.y_train, arrays.y_test]
+    if any(y.ndim != 2 for y in ys):
+        return arrays
+    for split, y in zip(("train", "test"), ys, strict=True):
+        one_hot = np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()
+        if not one_hot:
+            raise DataError(
+                f"{source}: y_{split} holds rows of {y.shape[1]} values that are not one-hot "
+                "(all 0 but one 1); save class labels [N] or one-hot rows [N, classes] "
+                "(soft labels come from `mixup` or `cutmix`)"
+            )
+    return dataclasses.replace(
+        arrays,
+        y_train=arrays.y_train.argmax(axis=1).astype(np.int64),
+        y_test=arrays.y_test.argmax(axis=1).astype(np.int64),
+        classes=arrays.y_train.shape[1],
+    )
+
+
 def class_subset(arrays: Arrays, classes: Sequence[int] | None) -> Arrays:
     """The samples of `classes` alone, relabelled 0, 1, ... in the order given (None: all).
     Pixel statistics stay the whole set's, so two subsets are scaled alike."""

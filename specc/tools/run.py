@@ -20,7 +20,7 @@ from specc.compiler import Result
 from specc.diagnostics import render_all
 from specc.files import write_atomic, write_tree
 from specc.ir.net import Spec
-from specc.ir.train_config import Gan, Supervised
+from specc.ir.train_config import CLASSIFICATION_LOSSES, Gan, Supervised
 
 if TYPE_CHECKING:
     from specc.tools import datasets
@@ -136,6 +136,8 @@ def prepare_data(spec: Spec) -> datasets.Arrays | int:
             path = getattr(config.data, "path", None)
             kind = config.data.kind
             source = f"`{kind}`" if path is None else f"{kind} {str(Path(path).expanduser())!r}"
+            if loss in CLASSIFICATION_LOSSES and len(output_shape) == 1:
+                arrays = datasets.labels_from_one_hot(arrays, source)
             datasets.check_against_model(
                 arrays,
                 node.shape,
