@@ -270,3 +270,71 @@ def test_augmenting_a_sequence_is_refused() -> None:
         "train S {\n  data = synthetic(n=8, classes=2)\n  augment = [random_rotation(10)]\n}\n"
     )
     assert [d.code for d in compile_source(text, "t.net").diagnostics] == ["E0617"]
+
+
+NORMALIZE = """model M {{
+  input image: [2, 4, 4]
+  flatten
+  dense(3)
+}}
+train M {{
+  data = synthetic(n=8, classes=3)
+  normalize = {}
+}}
+"""
+
+
+@pytest.mark.parametrize("given", [False, True])
+def test_per_channel_normalisation_on_every_split(given: bool, tmp_path: Path) -> None:
+    """`normalize = per_channel`: runtime.py's load_arrays normalises each channel with the
+    training split's mean and std (or the spec's), the test split with the same, in the
+    same file on both backends."""
+    norm = "per_channel(mean=[1.0, -2.0], std=[2.0, 0.5])" if given else "per_channel"
+    result = compile_source(NORMALIZE.format(norm), "t.net")
+    texts = [
+        get_backend(b).emit(result.spec, result.source.text)["runtime.py"]
+        for b in ("torch", "keras")
+    ]
+    assert texts[0] == texts[1]
+    _, runtime = _runtime_text(texts[0], tmp_path)
+    rng = np.random.default_rng(0)
+    x_train = (rng.standard_normal((50, 2, 4, 4)) * [[[[3.0]], [[0.2]]]] + 5).astype(np.float32)
+    x_test = (rng.standard_normal((10, 2, 4, 4)) + 5).astype(np.float32)
+    path = tmp_path / "data.npz"
+    np.savez(path, x_train=x_train, y_train=np.zeros(50), x_test=x_test, y_test=np.zeros(10))
+    a, _, b, _ = runtime.load_arrays(str(path))
+    if given:
+        mean, std = np.array([1.0, -2.0]), np.array([2.0, 0.5])
+    else:
+        mean, std = x_train.mean(axis=(0, 2, 3)), x_train.std(axis=(0, 2, 3))
+        np.testing.assert_allclose(a.mean(axis=(0, 2, 3)), 0.0, atol=1e-5)
+        np.testing.assert_allclose(a.std(axis=(0, 2, 3)), 1.0, rtol=1e-5)
+    expected = (x_test - mean[:, None, None]) / std[:, None, None]
+    np.testing.assert_allclose(b, expected, rtol=1e-5, atol=1e-5)
+    assert a.dtype == b.dtype == np.float32
+
+
+def _runtime_text(text: str, folder: Path) -> tuple[str, ModuleType]:
+    path = folder / "runtime.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"norm_runtime_{abs(hash(str(folder)))}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return text, module
+
+
+@pytest.mark.parametrize(
+    ("norm", "fragment"),
+    [
+        ("per_channel(mean=[0.5], std=[1.0])", "one mean and one std per channel, 2 of each"),
+        ("per_channel(mean=[0.5, 0.5])", "both `mean` and `std`"),
+        ("per_channel(std=[1.0, -1.0])", "invalid `std`"),
+    ],
+)
+def test_bad_normalisation_is_located(norm: str, fragment: str) -> None:
+    diagnostics = compile_source(NORMALIZE.format(norm), "t.net").diagnostics
+    assert len(diagnostics) == 1 and fragment in diagnostics[0].message
+    text = "model S {\n  input x: [6, 4]\n  lstm(3)\n  dense(2)\n}\n"
+    text += "train S {\n  data = synthetic(n=8, classes=2)\n  normalize = per_channel\n}\n"
+    assert [d.code for d in compile_source(text, "t.net").diagnostics] == ["E0642"]

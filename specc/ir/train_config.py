@@ -394,6 +394,19 @@ Augment = Annotated[
 AUGMENTS = {c.model_fields["kind"].default: c for c in _AUGMENTS}
 
 
+# ----- normalisation -----------------------------------------------------------------------------
+class PerChannel(_Config):
+    """x' = (x - mean_c) / std_c for each channel c of images [C, H, W], on every split:
+    `mean` and `std` as given (one value per channel), else the training split's."""
+
+    kind: Literal["per_channel"] = "per_channel"
+    mean: tuple[float, ...] | None = None
+    std: tuple[PositiveFloat, ...] | None = None
+
+
+NORMALIZATIONS = {"per_channel": PerChannel}
+
+
 # ----- input noise (denoising) ------------------------------------------------------------------
 class GaussianNoise(_Config):
     """Adds N(0, std²) to every input value of a training batch."""
@@ -452,6 +465,8 @@ class Supervised(_Config):
     #: corrupts the training inputs (after `augment`); with `target = input`, the clean
     #: input is the target (a denoising autoencoder)
     noise: Noise | None = None
+    #: inputs normalised on every split before training (images: per channel)
+    normalize: PerChannel | None = None
     #: a model with a `gaussian_sample` latent trains as a variational autoencoder: the
     #: reconstruction's negative log-likelihood plus `kl_weight` (beta) times the KL term,
     #: the weight rising linearly from 0 over the first `kl_warmup` epochs

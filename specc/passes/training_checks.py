@@ -20,6 +20,7 @@ from specc.ir.train_config import (
     LIKELIHOOD_LOSSES,
     MIXING,
     NOISES,
+    NORMALIZATIONS,
     OPTIMIZERS,
     PER_STEP_DATASETS,
     RECONSTRUCTION_LOSSES,
@@ -47,10 +48,20 @@ _TABLES: dict[str, dict[str, type[BaseModel]]] = {
     "augment": AUGMENTS,
     "latent": LATENTS,
     "noise": NOISES,
+    "normalize": NORMALIZATIONS,
 }
 _LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
 #: the `train` settings that the checks against the model read
-_MODEL_CHECKED = {"data", "loss", "target", "augment", "noise", "kl_weight", "kl_warmup"}
+_MODEL_CHECKED = {
+    "data",
+    "loss",
+    "target",
+    "augment",
+    "noise",
+    "normalize",
+    "kl_weight",
+    "kl_warmup",
+}
 _SQUASHING = ("softmax", "sigmoid", "log_softmax")
 
 
@@ -546,6 +557,41 @@ def _check_rbm_training(
         )
 
 
+def _check_normalize(
+    config: Supervised,
+    net: Net,
+    spans: dict[str, Span],
+    section: ast.SectionDef,
+    diags: Diagnostics,
+) -> None:
+    """`normalize = per_channel(...)`: images [C, H, W] with labels as the target, and a
+    mean and std of one value per channel, both or neither (E0642)."""
+    norm = config.normalize
+    if norm is None:
+        return
+    shape = net.input_nodes[0].shape or ()
+    span = spans.get("normalize", section.name_span)
+    problem = None
+    if len(shape) != 3 or net.input_nodes[0].op.dtype == "int":
+        problem = (
+            f"normalises the channels of images [C, H, W], but `{net.name}` takes {fmt(shape)}"
+        )
+    elif config.target != "labels":
+        problem = "would change the input that the model reconstructs"
+    elif (norm.mean is None) != (norm.std is None):
+        problem = "needs both `mean` and `std`, or neither (the training split's)"
+    elif norm.mean is not None and (len(norm.mean) != shape[0] or len(norm.std or ()) != shape[0]):
+        problem = f"needs one mean and one std per channel, {shape[0]} of each"
+    if problem is not None:
+        diags.error(
+            "E0642",
+            f"`per_channel` {problem}",
+            span,
+            help="remove `normalize`, or give `per_channel(mean=[...], std=[...])` one value "
+            "per channel",
+        )
+
+
 def _check_mixing(
     config: Supervised,
     net: Net,
@@ -607,6 +653,7 @@ def _check_supervised(
             help="remove `augment`",
         )
     _check_mixing(config, net, spans, section, diags)
+    _check_normalize(config, net, spans, section, diags)
     if config.noise is not None and net.input_nodes[0].op.dtype == "int":
         diags.error(
             "E0626",
