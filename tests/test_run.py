@@ -229,3 +229,50 @@ def test_compile_with_data_gives_a_standalone_training_folder(tmp_path: Path) ->
     )
     assert trained.returncode == 0, trained.stderr
     assert (out / "run" / "weights.safetensors").exists()
+
+
+VALIDATION = """model M {
+  input image: [1, 8, 8]
+  flatten -> dense(32) -> relu
+  dense(10)
+}
+train M {
+  data = digits
+  optimizer = adam(lr=1e-2)
+  epochs = 6
+  validation = 0.2
+  early_stopping = early_stopping(patience=1, min_delta=100.0)
+}
+"""
+
+
+def test_validation_is_held_out_and_watched(tmp_path: Path) -> None:
+    """`validation = 0.2`: a fifth of the training split is held out (the same samples each
+    epoch, from the seed), each epoch reports val_loss and val_accuracy, and early stopping
+    watches the validation loss (no epoch improves it by 100: the run stops after epoch 2)."""
+    spec = tmp_path / "val.net"
+    spec.write_text(VALIDATION)
+    done = specc("run", str(spec), "--out", str(tmp_path / "runs"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    (run,) = (tmp_path / "runs").iterdir()
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(metrics) == 2 and "early stop" in done.stdout
+    for record in metrics:
+        assert {"val_loss", "val_accuracy", "test_loss", "test_accuracy"} <= set(record)
+    sys.path.insert(0, str(run))
+    try:
+        import runtime  # the run's own runtime.py
+
+        with np.load(run / "data.npz") as data:
+            arrays = tuple(data[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+        x_train, _, x_val, _ = runtime.training_split(arrays, 0)
+        again = runtime.training_split(arrays, 0)
+        assert len(x_val) == round(0.2 * len(arrays[0])) and len(x_train) + len(x_val) == len(
+            arrays[0]
+        )
+        np.testing.assert_array_equal(again[2], x_val)
+        held = {row.tobytes() for row in x_val}
+        assert not any(row.tobytes() in held for row in x_train)
+    finally:
+        sys.path.remove(str(run))
+        sys.modules.pop("runtime", None)

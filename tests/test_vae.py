@@ -82,6 +82,7 @@ def test_the_shipped_vae_checks() -> None:
             "E0508",
         ),
         ("  z -> decoder as decoder", "", "E0508"),  # no decoder
+        ("  seed      = 0", "  seed = 0\n  validation = 0.1", "E0643"),
     ],
 )
 def test_vae_mistakes_are_located(old: str, new: str, code: str | None) -> None:

@@ -476,6 +476,9 @@ class Supervised(_Config):
     #: update, from the data (CD-k) or, `persistent`, from chains kept across updates (PCD)
     cd_k: PositiveInt = 1
     persistent: bool = False
+    #: a fraction of the training split held out (the same samples every epoch, from the
+    #: seed) to report `val_loss` each epoch and to stop early on
+    validation: Annotated[float, Field(gt=0.0, le=0.5)] | None = None
     early_stopping: EarlyStopping | None = None
     clip_grad: PositiveFloat | None = None
     l1: NonNegFloat = 0.0

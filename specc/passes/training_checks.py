@@ -689,6 +689,14 @@ def _check_supervised(
                 label="no `gaussian_sample` in the model",
                 help="remove it, or sample the latent with `z = gaussian_sample(mean, log_var)`",
             )
+    if config.validation is not None and (rbm is not None or sample is not None):
+        diags.error(
+            "E0643",
+            f"`validation` holds out samples for a loss and accuracy; `{net.name}` reports "
+            + ("an ELBO" if sample is not None else "reconstruction errors and free energies"),
+            spans["validation"],
+            help="remove `validation`; the test split's figures are in metrics.jsonl",
+        )
     if rbm is not None:
         _check_rbm_training(config, net, spans, section, diags)
         return
