@@ -338,3 +338,55 @@ def test_bad_normalisation_is_located(norm: str, fragment: str) -> None:
     text = "model S {\n  input x: [6, 4]\n  lstm(3)\n  dense(2)\n}\n"
     text += "train S {\n  data = synthetic(n=8, classes=2)\n  normalize = per_channel\n}\n"
     assert [d.code for d in compile_source(text, "t.net").diagnostics] == ["E0642"]
+
+
+def test_test_time_augmentation_averages_an_image_and_its_mirror(tmp_path: Path) -> None:
+    """`tta = true`: both backends evaluate a batch on the mean of the model's scores for
+    each image and its left-right mirror (training is unchanged)."""
+    torch = pytest.importorskip("torch")
+    text = SPEC.format("random_flip").replace("  augment", "  tta = true\n  augment")
+    result = compile_source(text, "t.net")
+    x = np.random.default_rng(4).standard_normal((5, 3, 9, 9)).astype(np.float32)
+    y = np.array([0, 1, 1, 0, 1])
+    losses = {}
+    for backend in ("torch", "keras"):
+        for name in ("model", "runtime", "optimizer"):
+            sys.modules.pop(name, None)
+        folder = tmp_path / backend
+        folder.mkdir()
+        for name, body in get_backend(backend).emit(result.spec, result.source.text).items():
+            (folder / name).write_text(body, encoding="utf-8")
+        sys.path.insert(0, str(folder))
+        try:
+            spec = importlib.util.spec_from_file_location(f"tta_{backend}", folder / "train.py")
+            train = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(train)
+            if backend == "torch":
+                torch.manual_seed(0)
+                model = train.M()
+                sys.modules["model"].save_canonical(model, str(tmp_path / "w.safetensors"))
+                training = train.Training(model)
+                loss, correct = training.evaluate(torch.from_numpy(x), torch.from_numpy(y))
+                with torch.no_grad():
+                    scores = (
+                        model(torch.from_numpy(x)) + model(torch.from_numpy(x[..., ::-1].copy()))
+                    ) / 2
+                    expected = torch.nn.functional.cross_entropy(scores, torch.from_numpy(y))
+                assert float(loss) == pytest.approx(float(expected), rel=1e-6)
+                assert int(correct) == int((scores.argmax(1).numpy() == y).sum())
+            else:
+                model = train.build_m()
+                sys.modules["model"].load_canonical(model, str(tmp_path / "w.safetensors"))
+                loss, _ = train.Training(model).evaluate(x, y)
+            losses[backend] = float(loss)
+        finally:
+            sys.path.remove(str(folder))
+            for name in ("model", "runtime", "optimizer"):
+                sys.modules.pop(name, None)
+    assert losses["torch"] == pytest.approx(losses["keras"], rel=1e-5)
+
+
+def test_test_time_augmentation_is_for_image_classifiers() -> None:
+    text = "model S {\n  input x: [6, 4]\n  lstm(3)\n  dense(2)\n}\n"
+    text += "train S {\n  data = synthetic(n=8, classes=2)\n  tta = true\n}\n"
+    assert [d.code for d in compile_source(text, "t.net").diagnostics] == ["E0644"]

@@ -467,6 +467,9 @@ class Supervised(_Config):
     noise: Noise | None = None
     #: inputs normalised on every split before training (images: per channel)
     normalize: PerChannel | None = None
+    #: test-time augmentation: evaluation averages the model's scores over each image and
+    #: its left-right mirror
+    tta: bool = False
     #: a model with a `gaussian_sample` latent trains as a variational autoencoder: the
     #: reconstruction's negative log-likelihood plus `kl_weight` (beta) times the KL term,
     #: the weight rising linearly from 0 over the first `kl_warmup` epochs

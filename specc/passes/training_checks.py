@@ -59,6 +59,7 @@ _MODEL_CHECKED = {
     "augment",
     "noise",
     "normalize",
+    "tta",
     "kl_weight",
     "kl_warmup",
 }
@@ -654,6 +655,19 @@ def _check_supervised(
         )
     _check_mixing(config, net, spans, section, diags)
     _check_normalize(config, net, spans, section, diags)
+    if config.tta and (len(net.input_nodes[0].shape or ()) != 3 or config.target != "labels"):
+        diags.error(
+            "E0644",
+            "`tta` averages a classifier's scores over each image and its mirror; "
+            f"`{net.name}` "
+            + (
+                "reconstructs its input"
+                if config.target == "input"
+                else f"takes {fmt(net.input_nodes[0].shape or ())}, not images [C, H, W]"
+            ),
+            spans.get("tta", section.name_span),
+            help="remove `tta`",
+        )
     if config.noise is not None and net.input_nodes[0].op.dtype == "int":
         diags.error(
             "E0626",
