@@ -390,3 +390,25 @@ def test_test_time_augmentation_is_for_image_classifiers() -> None:
     text = "model S {\n  input x: [6, 4]\n  lstm(3)\n  dense(2)\n}\n"
     text += "train S {\n  data = synthetic(n=8, classes=2)\n  tta = true\n}\n"
     assert [d.code for d in compile_source(text, "t.net").diagnostics] == ["E0644"]
+
+
+def test_value_shifts_where_values_must_stay_in_zero_one() -> None:
+    """Brightness and contrast are refused for a `bce` reconstruction and an RBM (E0645);
+    a failed `augment` does not hide the model's class-count error."""
+    autoencoder = (
+        "model A {\n  input image: [1, 8, 8]\n  flatten -> dense(64) -> reshape([1, 8, 8])\n}\n"
+        "train A {\n  data = digits(scale=unit)\n  target = input\n  loss = bce_with_logits\n"
+        "  augment = [random_brightness(0.2)]\n}\n"
+    )
+    rbm = (
+        "model R {\n  input image: [1, 8, 8]\n  flatten\n  rbm(16)\n}\n"
+        "train R {\n  data = digits(scale=binary)\n  target = input\n"
+        "  augment = [random_flip, random_contrast(0.3)]\n}\n"
+    )
+    for text in (autoencoder, rbm):
+        assert [d.code for d in compile_source(text, "t.net").diagnostics] == ["E0645"]
+    mse = autoencoder.replace("bce_with_logits", "mse")
+    assert compile_source(mse, "t.net").diagnostics == []
+    both = SPEC.format("random_rotation(300)").replace("dense(2)", "dense(5)")
+    codes = sorted(d.code for d in compile_source(both, "t.net").diagnostics)
+    assert codes == ["E0603", "E0613"]

@@ -630,3 +630,23 @@ def test_npz_rescale_and_one_hot_labels(tmp_path: Path) -> None:
         datasets.labels_from_one_hot(
             datasets.Arrays(x[:15], soft, x[15:], soft[:5], None), "the file"
         )
+
+
+def test_label_columns_and_rescaled_token_ids() -> None:
+    """Integer labels [N, 1] (Keras's cifar10.load_data()) are class labels [N]; `rescale`
+    on a model taking token ids is E0646."""
+    from specc.compiler import compile_source
+    from specc.tools import datasets
+
+    x = np.zeros((4, 2), np.float32)
+    arrays = datasets.labels_from_one_hot(
+        datasets.Arrays(x, np.array([[1], [0], [2], [1]]), x, np.array([[0], [1], [2], [2]]), 3),
+        "the file",
+    )
+    np.testing.assert_array_equal(arrays.y_train, [1, 0, 2, 1])
+    assert arrays.y_test.shape == (4,)
+    text = (
+        "model T {\n  input t: [5] int\n  embedding(10, 4) -> flatten\n  dense(2)\n}\n"
+        'train T {\n  data = npz("ids.npz", rescale=0.5)\n}\n'
+    )
+    assert [d.code for d in compile_source(text, "t.net").diagnostics] == ["E0646"]

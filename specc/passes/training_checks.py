@@ -52,17 +52,8 @@ _TABLES: dict[str, dict[str, type[BaseModel]]] = {
 }
 _LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
 #: the `train` settings that the checks against the model read
-_MODEL_CHECKED = {
-    "data",
-    "loss",
-    "target",
-    "augment",
-    "noise",
-    "normalize",
-    "tta",
-    "kl_weight",
-    "kl_warmup",
-}
+#: (a failed `augment`, `noise`, `normalize`, ... is left at a default that no check reads)
+_MODEL_CHECKED = {"data", "loss", "target"}
 _SQUASHING = ("softmax", "sigmoid", "log_softmax")
 
 
@@ -593,6 +584,41 @@ def _check_normalize(
         )
 
 
+def _check_unit_range(
+    config: Supervised,
+    net: Net,
+    spans: dict[str, Span],
+    section: ast.SectionDef,
+    diags: Diagnostics,
+) -> None:
+    """Brightness and contrast move pixels out of [0, 1], where a probability target (a
+    `bce` reconstruction) or an RBM's visible units must stay (E0645); `rescale` scales
+    numbers, not token ids (E0646)."""
+    shifting = [
+        s.kind for s in config.augment if s.kind in ("random_brightness", "random_contrast")
+    ]
+    in_unit_range = rbm_node(net) is not None or (
+        config.target == "input" and config.loss in ("bce", "bce_with_logits")
+    )
+    if shifting and in_unit_range:
+        diags.error(
+            "E0645",
+            f"`{shifting[0]}` moves pixels out of [0, 1], where "
+            + ("an RBM's visible units" if rbm_node(net) is not None else "the `bce` target")
+            + " must stay",
+            spans.get("augment", section.name_span),
+            help=f"remove `{shifting[0]}`, or reconstruct with `mse`",
+        )
+    rescale = getattr(config.data, "rescale", 1.0)
+    if rescale != 1.0 and net.input_nodes[0].op.dtype == "int":
+        diags.error(
+            "E0646",
+            f"`rescale` multiplies numbers, but `{net.name}` takes token ids",
+            spans.get("data", section.name_span),
+            help="remove `rescale`",
+        )
+
+
 def _check_mixing(
     config: Supervised,
     net: Net,
@@ -655,6 +681,7 @@ def _check_supervised(
         )
     _check_mixing(config, net, spans, section, diags)
     _check_normalize(config, net, spans, section, diags)
+    _check_unit_range(config, net, spans, section, diags)
     if config.tta and (len(net.input_nodes[0].shape or ()) != 3 or config.target != "labels"):
         diags.error(
             "E0644",

@@ -167,6 +167,9 @@ def labels_from_one_hot(arrays: Arrays, source: str) -> Arrays:
     ys = [arrays.y_train, arrays.y_test]
     if any(y.ndim != 2 for y in ys):
         return arrays
+    if all(y.shape[1] == 1 and np.issubdtype(y.dtype, np.integer) for y in ys):
+        # class labels as a column [N, 1], as Keras's cifar10.load_data() gives them
+        return dataclasses.replace(arrays, y_train=ys[0][:, 0], y_test=ys[1][:, 0])
     for split, y in zip(("train", "test"), ys, strict=True):
         one_hot = np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()
         if not one_hot:

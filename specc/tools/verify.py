@@ -230,6 +230,8 @@ def _job(spec: Spec, steps: int, seed: int) -> dict[str, Any]:
         "augment_shape": [8, *(spec.model(config.model).input_nodes[0].shape or ())]
         if config.transforms_input
         else None,
+        # mixup's or cutmix's alpha, for the mixed batch
+        "mix_alpha": config.mixing.alpha if config.mixing else None,
         "steps_per_epoch": STEPS_PER_EPOCH,
         "epochs": max(1, -(-steps // STEPS_PER_EPOCH)),
     }

@@ -173,7 +173,8 @@ def data_pipeline(folder: Path, job: dict[str, Any]) -> dict[str, np.ndarray]:
         for name in ("mixup", "cutmix"):  # label mixing, after the images' transforms
             if hasattr(runtime, name):
                 labels = np.arange(len(images)) % runtime.CLASSES
-                images, mixed = getattr(runtime, name)(images, labels, 0.4, rng)
+                alpha = job.get("mix_alpha") or 0.4
+                images, mixed = getattr(runtime, name)(images, labels, alpha, rng)
                 out.update({"data/mixed": np.asarray(images, np.float64)})
                 out.update({"data/mixed_labels": np.asarray(mixed, np.float64)})
         if hasattr(runtime, "corrupt"):  # input noise, after any augmentation
