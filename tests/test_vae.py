@@ -186,7 +186,7 @@ def test_the_decoder_and_the_mean_in_inference(tmp_path: Path) -> None:
 def _run(backend: str, out: Path, *extra: str) -> dict:
     done = subprocess.run(
         [sys.executable, "-m", "specc.cli", "run", str(ROOT / "specs" / "vae.net"),
-         "--backend", backend, "--epochs", "3", "--out", str(out), "--quiet", *extra],
+         "--backend", backend, "--epochs", "2", "--out", str(out), "--quiet", *extra],
         capture_output=True, text=True, timeout=600,
         env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
     )  # fmt: skip
@@ -206,14 +206,15 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 def test_the_vae_trains_alike_on_both_backends(tmp_path: Path) -> None:
-    """Three epochs of specs/vae.net: the ELBO and its terms per epoch on train and test,
+    """Two epochs of specs/vae.net: the ELBO and its terms per epoch on train and test,
     the KL weight warming up, the test ELBO rising, the same figures on PyTorch and Keras
     (the latents' noise is drawn once, on the host, for both); the pictures; samples from
-    the prior with `specc sample`; each run's train.py resumed after epoch 2 ends alike."""
+    the prior with `specc sample`; the PyTorch run's train.py resumed after epoch 1 ends
+    alike."""
     torch_run = _run("torch", tmp_path / "torch")
     keras_run = _run("keras", tmp_path / "keras")
     metrics = torch_run["metrics"]
-    assert [r["kl_weight"] for r in metrics] == [0.0, 0.1, 0.2]
+    assert [r["kl_weight"] for r in metrics] == [0.0, 0.1]
     for r in metrics:
         assert r["elbo"] == pytest.approx(-(r["nll"] + r["kl"]))
         assert r["test_elbo"] == pytest.approx(-(r["test_nll"] + r["test_kl"]))
@@ -239,23 +240,22 @@ def test_the_vae_trains_alike_on_both_backends(tmp_path: Path) -> None:
     assert "samples from the prior" in sampled.stdout
     assert _png_size(drawn) == (8 * 30 + 2, 2 * 30 + 2)
     # the KL warm-up's epoch comes back with a resumed run, on both backends
-    _resumes_where_it_stopped(torch_run)
-    _resumes_where_it_stopped(keras_run)
+    _resumes_where_it_stopped(torch_run)  # (the RBM's test resumes a Keras run)
 
 
 def _resumes_where_it_stopped(run: dict) -> None:
-    """The run's own train.py, stopped after epoch 2 and resumed, ends as the whole run did:
+    """The run's own train.py, stopped after epoch 1 and resumed, ends as the whole run did:
     the checkpoint carries everything the third epoch needs."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    for extra in (["--stop-after", "2"], ["--resume"]):
+    for extra in (["--stop-after", "1"], ["--resume"]):
         done = subprocess.run(
-            [sys.executable, "train.py", "--out", "parts", "--epochs", "3", "--quiet",
+            [sys.executable, "train.py", "--out", "parts", "--epochs", "2", "--quiet",
              "--init", "init.safetensors", *extra],
             capture_output=True, text=True, timeout=600, env=env, cwd=run["run"],
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
     lines = (run["run"] / "parts" / "metrics.jsonl").read_text().splitlines()
     resumed = [json.loads(line) for line in lines]
-    assert len(resumed) == 3
+    assert len(resumed) == 2
     for key in ("loss", "nll", "kl", "test_loss"):
         assert resumed[-1][key] == pytest.approx(run["metrics"][-1][key], rel=1e-6), key

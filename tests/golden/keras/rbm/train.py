@@ -211,9 +211,11 @@ def main() -> None:
         v = x.reshape(len(x), -1)
         return np.asarray(rbm.visible(rbm(v)), dtype=np.float32).reshape(x.shape)
 
+    gibbs_step = tf.function(rbm.gibbs)  # traced once: a chain runs a thousand steps
+
     def gibbs(v: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
         """One Gibbs step of visible units [N, visible], the samples decided by `uniforms`."""
-        return np.asarray(rbm.gibbs(v, uniforms), dtype=np.float32)
+        return np.asarray(gibbs_step(v, uniforms), dtype=np.float32)
 
     if args.sample:  # Gibbs chains of the trained machine, from test images
         load_canonical(model, os.path.join(args.out, "weights.safetensors"))
