@@ -17,33 +17,18 @@ differ by floating-point rounding and each framework's kernels only.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from benchlib import ENV, SPECC, read_metrics, run
+from benchlib import ENV, train_shipped
 
 BACKENDS = ["torch", "keras"]
 
 
 def train(backend: str, parent: Path, epochs: int | None) -> dict:
-    out = parent / backend
-    out.mkdir(parents=True, exist_ok=True)
-    command = [SPECC, "run", "specs/autoencoder.net", "--backend", backend, "--out", str(out)]
-    command += ["--quiet"] + (["--epochs", str(epochs)] if epochs else [])
-    seconds, _ = run(command)
-    (folder,) = list(out.iterdir())
-    summary = json.loads((folder / "summary.json").read_text())
-    return {
-        "backend": backend,
-        "metrics": read_metrics(folder),
-        "test_mse": summary["test_loss"],
-        "train_seconds": summary["seconds"],
-        "process_seconds": seconds,
-        "folder": folder,
-    }
+    return train_shipped("specs/autoencoder.net", backend, parent, epochs)
 
 
 def baselines(folder: Path) -> dict[str, float]:
@@ -74,10 +59,10 @@ def main() -> None:
         print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
         for r in results:
             m = r["metrics"]
-            ratio = r["test_mse"] / base["mean image"]
+            ratio = r["summary"]["test_loss"] / base["mean image"]
             print(
                 f"| {r['backend']} | {len(m)} | {m[0]['loss']:.4f} / {m[-1]['loss']:.4f} | "
-                f"{r['test_mse']:.5f} | {base['mean image']:.5f} | {ratio:.3f} | "
+                f"{r['summary']['test_loss']:.5f} | {base['mean image']:.5f} | {ratio:.3f} | "
                 f"{'met' if ratio < 0.2 else 'MISSED'} | {r['train_seconds']:.1f} | "
                 f"{r['process_seconds']:.1f} |"
             )

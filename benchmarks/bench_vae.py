@@ -20,32 +20,18 @@ Look at each run's samples.png and latent_map.png (--keep DIR keeps them).
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from benchlib import ENV, SPECC, read_metrics, run
+from benchlib import ENV, train_shipped
 
 BACKENDS = ["torch", "keras"]
 
 
 def train(backend: str, parent: Path, epochs: int | None) -> dict:
-    out = parent / backend
-    out.mkdir(parents=True, exist_ok=True)
-    command = [SPECC, "run", "specs/vae.net", "--backend", backend, "--out", str(out)]
-    command += ["--quiet"] + (["--epochs", str(epochs)] if epochs else [])
-    seconds, _ = run(command)
-    (folder,) = list(out.iterdir())
-    summary = json.loads((folder / "summary.json").read_text())
-    return {
-        "backend": backend,
-        "metrics": read_metrics(folder),
-        "train_seconds": summary["seconds"],
-        "process_seconds": seconds,
-        "folder": folder,
-    }
+    return train_shipped("specs/vae.net", backend, parent, epochs)
 
 
 def bernoulli_nll(x: np.ndarray, p: np.ndarray) -> float:

@@ -150,3 +150,22 @@ def lenet_loop(work: Path, rounds: int, epochs: int, backend: str, script: str) 
     print(f"(a) LeNet-5 training loop, {backend}, {epochs} epochs (samples/s)", flush=True)
     a, b = interleave(rounds, emitted, handwritten)
     return report("LeNet-5 loop", "samples/s", a, b, ">= 0.97", higher=True)
+
+
+def train_shipped(spec: str, backend: str, parent: Path, epochs: int | None) -> dict:
+    """One `specc run SPEC --backend BACKEND --quiet` into parent/backend: its metrics, the
+    seconds it reports and the whole process's, and its run folder."""
+    out = parent / backend
+    out.mkdir(parents=True, exist_ok=True)
+    command = [SPECC, "run", spec, "--backend", backend, "--out", str(out), "--quiet"]
+    seconds, _ = run(command + (["--epochs", str(epochs)] if epochs else []))
+    (folder,) = list(out.iterdir())
+    summary = json.loads((folder / "summary.json").read_text())
+    return {
+        "backend": backend,
+        "metrics": read_metrics(folder),
+        "summary": summary,
+        "train_seconds": summary["seconds"],
+        "process_seconds": seconds,
+        "folder": folder,
+    }

@@ -5,8 +5,10 @@ result, and bad uses are located diagnostics."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -14,7 +16,7 @@ import numpy as np
 import pytest
 
 from specc.backends import get_backend
-from specc.compiler import compile_source
+from specc.compiler import Result, compile_source
 
 SPEC = """model M {{
   input image: [3, 9, 9]
@@ -61,6 +63,26 @@ def _runtime(augment: str, backend: str, folder: Path) -> tuple[str, ModuleType]
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return text, module
+
+
+@contextlib.contextmanager
+def emitted_train(result: Result, backend: str, folder: Path) -> Iterator[ModuleType]:
+    """The spec's emitted train.py for `backend`, imported from `folder` (its `model`,
+    `runtime` and `optimizer` by those names, forgotten afterwards)."""
+    folder.mkdir()
+    for name, body in get_backend(backend).emit(result.spec, result.source.text).items():
+        (folder / name).write_text(body, encoding="utf-8")
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location(f"train_{backend}", folder / "train.py")
+        assert spec is not None and spec.loader is not None
+        train = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(train)
+        yield train
+    finally:
+        sys.path.remove(str(folder))
+        for name in ("model", "runtime", "optimizer"):
+            sys.modules.pop(name, None)
 
 
 @pytest.mark.parametrize("augment", TRANSFORMS)
@@ -204,17 +226,7 @@ def test_the_loss_takes_mixed_labels_on_both_backends(tmp_path: Path) -> None:
     hits = float((scores.argmax(1) == probabilities.argmax(1)).sum())
     result = compile_source(text, "t.net")
     for backend in ("torch", "keras"):
-        for name in ("model", "runtime", "optimizer"):
-            sys.modules.pop(name, None)
-        folder = tmp_path / backend
-        folder.mkdir()
-        for name, body in get_backend(backend).emit(result.spec, result.source.text).items():
-            (folder / name).write_text(body, encoding="utf-8")
-        sys.path.insert(0, str(folder))
-        try:
-            spec = importlib.util.spec_from_file_location(f"mix_{backend}", folder / "train.py")
-            train = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(train)
+        with emitted_train(result, backend, tmp_path / backend) as train:
             if backend == "torch":
                 training = train.Training(train.M())
                 z = torch.from_numpy(scores)
@@ -225,10 +237,6 @@ def test_the_loss_takes_mixed_labels_on_both_backends(tmp_path: Path) -> None:
                 z = tf.constant(scores)
                 loss, correct = train.loss_and_metrics(z, tf.constant(probabilities))
                 plain, _ = train.loss_and_metrics(z, tf.constant([0, 1, 1, 0]))
-        finally:
-            sys.path.remove(str(folder))
-            for name in ("model", "runtime", "optimizer"):
-                sys.modules.pop(name, None)
         assert float(loss) == pytest.approx(expected, rel=1e-5), backend
         assert float(correct) == hits, backend
         assert np.isfinite(float(plain)), backend
@@ -350,17 +358,7 @@ def test_test_time_augmentation_averages_an_image_and_its_mirror(tmp_path: Path)
     y = np.array([0, 1, 1, 0, 1])
     losses = {}
     for backend in ("torch", "keras"):
-        for name in ("model", "runtime", "optimizer"):
-            sys.modules.pop(name, None)
-        folder = tmp_path / backend
-        folder.mkdir()
-        for name, body in get_backend(backend).emit(result.spec, result.source.text).items():
-            (folder / name).write_text(body, encoding="utf-8")
-        sys.path.insert(0, str(folder))
-        try:
-            spec = importlib.util.spec_from_file_location(f"tta_{backend}", folder / "train.py")
-            train = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(train)
+        with emitted_train(result, backend, tmp_path / backend) as train:
             if backend == "torch":
                 torch.manual_seed(0)
                 model = train.M()
@@ -379,10 +377,6 @@ def test_test_time_augmentation_averages_an_image_and_its_mirror(tmp_path: Path)
                 sys.modules["model"].load_canonical(model, str(tmp_path / "w.safetensors"))
                 loss, _ = train.Training(model).evaluate(x, y)
             losses[backend] = float(loss)
-        finally:
-            sys.path.remove(str(folder))
-            for name in ("model", "runtime", "optimizer"):
-                sys.modules.pop(name, None)
     assert losses["torch"] == pytest.approx(losses["keras"], rel=1e-5)
 
 

@@ -3,7 +3,6 @@ specs/autoencoder.net trained on both backends (its numbers are verified in test
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 
 from specc.compiler import compile_source
 from specc.tools import datasets
+from tests.shipped_runs import png_size, run_shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = (ROOT / "specs" / "autoencoder.net").read_text(encoding="utf-8")
@@ -76,26 +76,9 @@ def test_bce_needs_inputs_in_zero_one() -> None:
 
 
 def _run(backend: str, out: Path) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "specc.cli", "run", str(ROOT / "specs" / "autoencoder.net"),
-         "--backend", backend, "--epochs", "3", "--out", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "accuracy" not in done.stdout  # the loss only
-    (run,) = [p for p in out.iterdir() if p.is_dir()]
-    return {
-        "summary": json.loads((run / "summary.json").read_text()),
-        "metrics": [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()],
-        "run": run,
-    }
-
-
-def _png_size(path: Path) -> tuple[int, int]:
-    """(width, height) from a PNG's header."""
-    header = path.read_bytes()[16:24]
-    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+    result = run_shipped("autoencoder", backend, out, 3)
+    assert "accuracy" not in result["stdout"]  # the loss only
+    return result
 
 
 def test_the_autoencoder_trains_alike_on_both_backends(tmp_path: Path) -> None:
@@ -114,7 +97,7 @@ def test_the_autoencoder_trains_alike_on_both_backends(tmp_path: Path) -> None:
         assert a["test_loss"] == pytest.approx(b["test_loss"], rel=1e-3)
     # each run draws test images beside their reconstructions; `specc sample` draws more
     for run in (torch_run["run"], keras_run["run"]):
-        assert _png_size(run / "reconstructions.png") == (8 * 30 + 2, 4 * 30 + 2)
+        assert png_size(run / "reconstructions.png") == (8 * 30 + 2, 4 * 30 + 2)
     drawn = tmp_path / "drawn.png"
     sampled = subprocess.run(
         [sys.executable, "-m", "specc.cli", "sample", str(keras_run["run"]), "-n", "12",
@@ -122,7 +105,7 @@ def test_the_autoencoder_trains_alike_on_both_backends(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert sampled.returncode == 0, sampled.stderr[-3000:]
-    assert _png_size(drawn) == (8 * 30 + 2, 4 * 30 + 2)  # 12 images: rows of 8, then of 4
+    assert png_size(drawn) == (8 * 30 + 2, 4 * 30 + 2)  # 12 images: rows of 8, then of 4
     # the corrupted batches: a fifth of the pixels set to 0, the same on both backends
     sys.path.insert(0, str(torch_run["run"]))
     try:

@@ -5,7 +5,6 @@ backends (its numbers are verified in test_verify.py through the catalogue model
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 from specc.compiler import compile_source
 from specc.tools.emitted_code import load_module
 from tests.emitted import import_emitted
+from tests.shipped_runs import png_size, resume_in_parts, run_shipped
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -172,26 +172,10 @@ def test_the_objective_gives_the_cd_update(persistent: bool, tmp_path: Path) -> 
         assert float((update["weight"] ** 2).sum()) > 1e-4  # the update is not trivial
 
 
-def _run(backend: str, out: Path, *extra: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "specc.cli", "run", str(ROOT / "specs" / "rbm.net"),
-         "--backend", backend, "--epochs", "3", "--out", str(out), "--quiet", *extra],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "recon_error" in done.stdout
-    (run,) = [p for p in out.iterdir() if p.is_dir()]
-    return {
-        "summary": json.loads((run / "summary.json").read_text()),
-        "metrics": [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()],
-        "run": run,
-    }
-
-
-def _png_size(path: Path) -> tuple[int, int]:
-    header = path.read_bytes()[16:24]
-    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+def _run(backend: str, out: Path) -> dict:
+    result = run_shipped("rbm", backend, out, 3)
+    assert "recon_error" in result["stdout"]
+    return result
 
 
 def test_the_rbm_trains_on_both_backends(tmp_path: Path) -> None:
@@ -207,8 +191,8 @@ def test_the_rbm_trains_on_both_backends(tmp_path: Path) -> None:
         assert errors[-1] < 0.8 * errors[0], errors
         for r in run["metrics"]:
             assert r["test_loss"] == r["test_recon_error"] and r["free_energy"] < 0
-        assert _png_size(run["run"] / "reconstructions.png") == (8 * 30 + 2, 4 * 30 + 2)
-        assert _png_size(run["run"] / "samples.png") == (8 * 30 + 2, 4 * 30 + 2)
+        assert png_size(run["run"] / "reconstructions.png") == (8 * 30 + 2, 4 * 30 + 2)
+        assert png_size(run["run"] / "samples.png") == (8 * 30 + 2, 4 * 30 + 2)
     first_torch, first_keras = torch_run["metrics"][0], keras_run["metrics"][0]
     for key in ("loss", "recon_error", "free_energy", "test_recon_error", "test_free_energy"):
         assert first_torch[key] == pytest.approx(first_keras[key], rel=1e-4), key
@@ -222,24 +206,15 @@ def test_the_rbm_trains_on_both_backends(tmp_path: Path) -> None:
     )  # fmt: skip
     assert sampled.returncode == 0, sampled.stderr[-3000:]
     assert "Gibbs samples" in sampled.stdout
-    assert _png_size(drawn) == (8 * 30 + 2, 4 * 30 + 2)  # 12 starts above their chains
+    assert png_size(drawn) == (8 * 30 + 2, 4 * 30 + 2)  # 12 starts above their chains
     # the persistent chains come back with a resumed run, on both backends
     _resumes_where_it_stopped(keras_run)  # (the VAE's test resumes a PyTorch run)
 
 
 def _resumes_where_it_stopped(run: dict) -> None:
-    """The run's own train.py, stopped after epoch 2 and resumed, ends as the whole run did:
-    the checkpoint carries everything the third epoch needs."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    for extra in (["--stop-after", "2"], ["--resume"]):
-        done = subprocess.run(
-            [sys.executable, "train.py", "--out", "parts", "--epochs", "3", "--quiet",
-             "--init", "init.safetensors", *extra],
-            capture_output=True, text=True, timeout=600, env=env, cwd=run["run"],
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-3000:]
-    lines = (run["run"] / "parts" / "metrics.jsonl").read_text().splitlines()
-    resumed = [json.loads(line) for line in lines]
-    assert len(resumed) == 3
+    """The run's own train.py, stopped before its last epoch and resumed, ends as the whole
+    run did: the checkpoint carries everything the last epoch needs."""
+    resumed = resume_in_parts(run)
+    assert len(resumed) == len(run["metrics"])
     for key in ("loss", "recon_error", "free_energy", "test_recon_error"):
         assert resumed[-1][key] == pytest.approx(run["metrics"][-1][key], rel=1e-6), key

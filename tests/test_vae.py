@@ -5,7 +5,6 @@ through the catalogue model `Latent`)."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 from specc.compiler import compile_source
 from specc.tools.emitted_code import load_module
 from tests.emitted import import_emitted
+from tests.shipped_runs import png_size, resume_in_parts, run_shipped
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -183,26 +183,10 @@ def test_the_decoder_and_the_mean_in_inference(tmp_path: Path) -> None:
     np.testing.assert_allclose(t_out, k_out, rtol=1e-5, atol=1e-6)
 
 
-def _run(backend: str, out: Path, *extra: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "specc.cli", "run", str(ROOT / "specs" / "vae.net"),
-         "--backend", backend, "--epochs", "2", "--out", str(out), "--quiet", *extra],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "elbo" in done.stdout
-    (run,) = [p for p in out.iterdir() if p.is_dir()]
-    return {
-        "summary": json.loads((run / "summary.json").read_text()),
-        "metrics": [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()],
-        "run": run,
-    }
-
-
-def _png_size(path: Path) -> tuple[int, int]:
-    header = path.read_bytes()[16:24]
-    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+def _run(backend: str, out: Path) -> dict:
+    result = run_shipped("vae", backend, out, 2)
+    assert "elbo" in result["stdout"]
+    return result
 
 
 def test_the_vae_trains_alike_on_both_backends(tmp_path: Path) -> None:
@@ -227,9 +211,9 @@ def test_the_vae_trains_alike_on_both_backends(tmp_path: Path) -> None:
             assert a[key] == pytest.approx(b[key], rel=1e-3), key
     assert torch_run["summary"]["test_elbo"] == pytest.approx(metrics[-1]["test_elbo"])
     for run in (torch_run["run"], keras_run["run"]):
-        assert _png_size(run / "reconstructions.png") == (8 * 30 + 2, 4 * 30 + 2)
-        assert _png_size(run / "samples.png") == (8 * 30 + 2, 8 * 30 + 2)
-        assert _png_size(run / "latent_map.png") == (12 * 30 + 2, 12 * 30 + 2)
+        assert png_size(run / "reconstructions.png") == (8 * 30 + 2, 4 * 30 + 2)
+        assert png_size(run / "samples.png") == (8 * 30 + 2, 8 * 30 + 2)
+        assert png_size(run / "latent_map.png") == (12 * 30 + 2, 12 * 30 + 2)
     drawn = tmp_path / "drawn.png"
     sampled = subprocess.run(
         [sys.executable, "-m", "specc.cli", "sample", str(torch_run["run"]), "-n", "12",
@@ -238,24 +222,15 @@ def test_the_vae_trains_alike_on_both_backends(tmp_path: Path) -> None:
     )  # fmt: skip
     assert sampled.returncode == 0, sampled.stderr[-3000:]
     assert "samples from the prior" in sampled.stdout
-    assert _png_size(drawn) == (8 * 30 + 2, 2 * 30 + 2)
+    assert png_size(drawn) == (8 * 30 + 2, 2 * 30 + 2)
     # the KL warm-up's epoch comes back with a resumed run, on both backends
     _resumes_where_it_stopped(torch_run)  # (the RBM's test resumes a Keras run)
 
 
 def _resumes_where_it_stopped(run: dict) -> None:
-    """The run's own train.py, stopped after epoch 1 and resumed, ends as the whole run did:
-    the checkpoint carries everything the third epoch needs."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    for extra in (["--stop-after", "1"], ["--resume"]):
-        done = subprocess.run(
-            [sys.executable, "train.py", "--out", "parts", "--epochs", "2", "--quiet",
-             "--init", "init.safetensors", *extra],
-            capture_output=True, text=True, timeout=600, env=env, cwd=run["run"],
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-3000:]
-    lines = (run["run"] / "parts" / "metrics.jsonl").read_text().splitlines()
-    resumed = [json.loads(line) for line in lines]
-    assert len(resumed) == 2
+    """The run's own train.py, stopped before its last epoch and resumed, ends as the whole
+    run did: the checkpoint carries everything the last epoch needs."""
+    resumed = resume_in_parts(run)
+    assert len(resumed) == len(run["metrics"])
     for key in ("loss", "nll", "kl", "test_loss"):
         assert resumed[-1][key] == pytest.approx(run["metrics"][-1][key], rel=1e-6), key
