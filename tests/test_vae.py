@@ -193,8 +193,8 @@ def test_the_vae_trains_alike_on_both_backends(tmp_path: Path) -> None:
     """Two epochs of specs/vae.net: the ELBO and its terms per epoch on train and test,
     the KL weight warming up, the test ELBO rising, the same figures on PyTorch and Keras
     (the latents' noise is drawn once, on the host, for both); the pictures; samples from
-    the prior with `specc sample`; the PyTorch run's train.py resumed after epoch 1 ends
-    alike."""
+    the prior with `specc sample`; the Keras run's train.py resumed after epoch 1 ends
+    alike (its KL weight a variable restored from the checkpoint)."""
     torch_run = _run("torch", tmp_path / "torch")
     keras_run = _run("keras", tmp_path / "keras")
     metrics = torch_run["metrics"]
@@ -224,7 +224,7 @@ def test_the_vae_trains_alike_on_both_backends(tmp_path: Path) -> None:
     assert "samples from the prior" in sampled.stdout
     assert png_size(drawn) == (8 * 30 + 2, 2 * 30 + 2)
     # the KL warm-up's epoch comes back with a resumed run, on both backends
-    _resumes_where_it_stopped(torch_run)  # (the RBM's test resumes a Keras run)
+    _resumes_where_it_stopped(keras_run)
 
 
 def _resumes_where_it_stopped(run: dict) -> None:

@@ -148,12 +148,14 @@ def test_forward_differences_are_never_settled_in_float64() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "steps"), [("alexnet", 1), ("resnet18", 1)])
+@pytest.mark.parametrize(("name", "steps"), [("resnet18", 1)])
 def test_large_shipped_spec_verifies(name: str, steps: int, tmp_path: Path) -> None:
     """At batch 2 and with one optimizer step, to keep CI's time (schedules across epochs are
-    verified on small specs: test_every_schedule_gives_the_same_rates). VGG-16 (its layers are
-    AlexNet's kinds; its forward pass is compared in test_keras_backend.py) is verified by
-    hand: `specc verify specs/vgg16.net --batch 2 --steps 1` takes 4 minutes and 11 GB here."""
+    verified on small specs: test_every_schedule_gives_the_same_rates). AlexNet and VGG-16
+    (their layer kinds are the catalogue's; their forward passes are compared in
+    test_keras_backend.py) are verified by hand, their figures in docs/equivalence.md:
+    `specc verify specs/alexnet.net --batch 2 --steps 3` takes over a minute, `specc verify
+    specs/vgg16.net --batch 2 --steps 1` 4 minutes and 11 GB here."""
     report = tmp_path / "verify.json"
     args = ["--batch", "2", "--steps", str(steps), "--json", str(report)]
     done = verify(str(ROOT / "specs" / f"{name}.net"), *args)
