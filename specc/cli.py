@@ -79,7 +79,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from specc.tools.summary import summary_json, summary_table
+    from specc.tools.summary import summary_json, summary_table, transfer_in
 
     result = checked(args.file, quiet_warnings=args.json)
     if not result.ok:
@@ -88,7 +88,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary_json(result.spec), indent=2))
     else:
-        print("\n\n".join(summary_table(m) for m in result.spec.models))
+        spec = result.spec
+        print("\n\n".join(summary_table(m, transfer_in(spec, m)) for m in spec.models))
     return EXIT_OK
 
 

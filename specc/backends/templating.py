@@ -26,7 +26,7 @@ def environment() -> jinja2.Environment:
 
 def py_literal(value: object) -> str:
     """A Python literal for a validated spec value: only numbers, booleans, None, strings
-    and tuples/lists of them can be rendered, each through repr."""
+    and tuples, lists and dicts of them can be rendered, each through repr."""
     if isinstance(value, str):
         text = repr(value)
         if "'" not in value and '"' not in value:
@@ -43,6 +43,8 @@ def py_literal(value: object) -> str:
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, list):
         return "[" + ", ".join(py_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot render {type(value).__name__} as a literal")
 
 

@@ -128,6 +128,9 @@ def _class_subset(value: tuple[int, ...] | None) -> tuple[int, ...] | None:
 #: a class subset of a ten-class set: those classes' samples, labelled 0, 1, ... in the
 #: order given
 ClassSubset = Annotated[tuple[int, ...] | None, AfterValidator(_class_subset)]
+#: a few-shot training split: the first `per_class` training samples of each class (in a
+#: fixed shuffled order); the test split stays whole
+PerClass = Annotated[int, Field(strict=True, gt=0)] | None
 
 
 class Digits(_Config):
@@ -141,6 +144,7 @@ class Digits(_Config):
     #: (ink 1), for a `bce` reconstruction; "binary": each 0 or 1 (ink over half), for an RBM
     scale: Literal["standard", "unit", "binary"] = "standard"
     classes: ClassSubset = None
+    per_class: PerClass = None
 
 
 class Mnist(_Config):
@@ -154,12 +158,14 @@ class Mnist(_Config):
     #: "binary": each 0 or 1 (ink over half)
     scale: Literal["standard", "unit", "binary"] = "standard"
     classes: ClassSubset = None
+    per_class: PerClass = None
 
 
 class Cifar10(_Config):
     kind: Literal["cifar10"] = "cifar10"
     path: str
     classes: ClassSubset = None
+    per_class: PerClass = None
 
 
 class Npz(_Config):
@@ -407,6 +413,37 @@ class PerChannel(_Config):
 NORMALIZATIONS = {"per_channel": PerChannel}
 
 
+# ----- transfer learning ------------------------------------------------------------------------
+class InitWeights(_Config):
+    """Start from trained weights: those of the layers named in both the model and `path` (a
+    run folder, whose weights.safetensors is read, or canonical .safetensors; a glob picks the
+    newest match), matched by layer name. `layers`: only these (names or glob patterns; a
+    block instance's name takes its layers); `skip`: not these (a new head)."""
+
+    kind: Literal["weights"] = "weights"
+    path: str
+    layers: tuple[str, ...] | None = None
+    skip: tuple[str, ...] = ()
+
+
+class LrGroup(_Config):
+    """The layers matching `layers` (names or glob patterns) train at `scale` times the
+    optimizer's learning rate (its schedule included)."""
+
+    kind: Literal["group"] = "group"
+    layers: tuple[str, ...]
+    scale: PositiveFloat
+
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+
+INITS = {"weights": InitWeights}
+LR_GROUPS = {"group": LrGroup}
+
+
 # ----- input noise (denoising) ------------------------------------------------------------------
 class GaussianNoise(_Config):
     """Adds N(0, std²) to every input value of a training batch."""
@@ -482,6 +519,13 @@ class Supervised(_Config):
     #: a fraction of the training split held out (the same samples every epoch, from the
     #: seed) to report `val_loss` each epoch and to stop early on
     validation: Annotated[float, Field(gt=0.0, le=0.5)] | None = None
+    #: transfer learning: the starting weights (by layer name), the layers kept fixed (their
+    #: batch norms in inference mode) until epoch `unfreeze` (never if None), and learning
+    #: rates per group of layers
+    init: InitWeights | None = None
+    freeze: tuple[str, ...] = ()
+    unfreeze: PositiveInt | None = None
+    lr_groups: tuple[LrGroup, ...] = ()
     early_stopping: EarlyStopping | None = None
     clip_grad: PositiveFloat | None = None
     l1: NonNegFloat = 0.0

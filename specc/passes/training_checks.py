@@ -16,8 +16,10 @@ from specc.ir.train_config import (
     DATASET_SHAPES,
     DATASETS,
     FLOAT_DATASETS,
+    INITS,
     LATENTS,
     LIKELIHOOD_LOSSES,
+    LR_GROUPS,
     MIXING,
     NOISES,
     NORMALIZATIONS,
@@ -34,6 +36,7 @@ from specc.layers.base import fmt
 from specc.passes.binding import _reason, bind_arguments
 from specc.passes.latent import rbm_node, sample_node
 from specc.passes.masking import input_padding, token_embeddings
+from specc.passes.transfer import check_transfer
 from specc.source import Span
 from specc.syntax import ast
 from specc.syntax.values import Call, Symbol, describe, evaluate, plain
@@ -49,7 +52,11 @@ _TABLES: dict[str, dict[str, type[BaseModel]]] = {
     "latent": LATENTS,
     "noise": NOISES,
     "normalize": NORMALIZATIONS,
+    "init": INITS,
+    "lr_groups": LR_GROUPS,
 }
+#: the settings whose value is a list of calls
+_LISTS = ("augment", "lr_groups")
 _LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
 #: the `train` settings that the checks against the model read
 #: (a failed `augment`, `noise`, `normalize`, ... is left at a default that no check reads)
@@ -62,7 +69,7 @@ def _call_config(key: str, value: Any, span: Span) -> Any:
     if table is None:
         return plain(value)
     if isinstance(value, list):
-        if key != "augment":
+        if key not in _LISTS:
             raise SpecError(
                 "E0601",
                 f"`{key}` takes one value, got {describe(value)}",
@@ -215,7 +222,12 @@ def _setting_help(cls: type[BaseModel], key: str) -> str:
     allowed = _allowed_values(cls, key)
     field = cls.model_fields.get(key)
     if _is_list_field(cls, key):
-        example = {"metrics": "[accuracy]", "augment": "[random_flip, random_crop(4)]"}
+        example = {
+            "metrics": "[accuracy]",
+            "augment": "[random_flip, random_crop(4)]",
+            "freeze": '["conv2d_1", "conv2d_2"]',
+            "lr_groups": '[group("conv2d_*", 0.1)]',
+        }
         return f"write a list, e.g. `{key} = {example.get(key, '[...]')}`"
     if allowed:
         return allowed
@@ -711,7 +723,15 @@ def _check_supervised(
             spans.get("noise", section.name_span),
             help="remove `noise`, or pad the data and drop `masking`",
         )
+    check_transfer(config, net, spans, section.name_span, diags)
     rbm, sample = rbm_node(net), sample_node(net)
+    if rbm is not None and config.lr_groups:
+        diags.error(
+            "E0651",
+            f"`lr_groups` sets learning rates per group of layers, but `{net.name}` trains one RBM",
+            spans["lr_groups"],
+            help="remove `lr_groups` and set the optimizer's `lr`",
+        )
     for key in ("cd_k", "persistent"):
         if key in spans and rbm is None:
             diags.error(

@@ -120,6 +120,7 @@ def load(
         )
     if kind == "digits":
         arrays = class_subset(load_digits(config.size, config.scale), config.classes)
+        arrays = few_shot(arrays, config.per_class)
         return as_rows(arrays) if config.rows else arrays
     if kind == "adding":
         return adding(config.length, config.n, seed)
@@ -133,9 +134,11 @@ def load(
         return load_imdb(config.path, config.length, config.vocab, config.padding)
     if kind == "mnist":
         arrays = class_subset(load_mnist(config.path, config.scale), config.classes)
+        arrays = few_shot(arrays, config.per_class)
         return as_rows(arrays) if config.rows else arrays
     if kind == "cifar10":
-        return class_subset(load_cifar10(config.path), config.classes)
+        arrays = class_subset(load_cifar10(config.path), config.classes)
+        return few_shot(arrays, config.per_class)
     if kind == "npz":
         arrays = _as_input_dtype(load_npz(config.path), input_dtype, str(config.path))
         return rescaled(arrays, config.rescale)
@@ -203,6 +206,19 @@ def class_subset(arrays: Arrays, classes: Sequence[int] | None) -> Arrays:
         y_test=relabel[arrays.y_test[keep_test]],
         classes=len(classes),
     )
+
+
+def few_shot(arrays: Arrays, per_class: int | None) -> Arrays:
+    """The first `per_class` training samples of each class in a fixed shuffled order
+    (SPLIT_SEED), kept in their original order; the test split whole (None: all)."""
+    if per_class is None:
+        return arrays
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(arrays.y_train))
+    keep: list[int] = []
+    for label in np.unique(arrays.y_train):
+        keep += order[arrays.y_train[order] == label][:per_class].tolist()
+    keep.sort()
+    return dataclasses.replace(arrays, x_train=arrays.x_train[keep], y_train=arrays.y_train[keep])
 
 
 def load_digits(size: int = 8, scale: str = "standard") -> Arrays:

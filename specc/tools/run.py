@@ -23,7 +23,7 @@ from specc.ir.net import Spec
 from specc.ir.train_config import CLASSIFICATION_LOSSES, Gan, Supervised
 
 if TYPE_CHECKING:
-    from specc.tools import datasets
+    from specc.tools import datasets, transfer_init
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -70,6 +70,9 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
 
     config = spec.training
     name = config.model if isinstance(config, Supervised) else config.name
+    init = _initial_weights(spec, config, args) if isinstance(config, Supervised) else None
+    if isinstance(init, int):
+        return init
     try:
         run_dir = _new_run_dir(Path(args.out), name)
     except OSError as err:
@@ -79,24 +82,47 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
     if arrays.vocab is not None:  # token id i is tokens[i]; `specc sample` reads it
         vocab = {"kind": "chars", "tokens": list(arrays.vocab)}
         write_atomic(run_dir / "vocab.json", json.dumps(vocab, ensure_ascii=False) + "\n")
-    if isinstance(config, Supervised):
-        # The same canonical starting weights, whichever backend trains (seeded by --seed).
+    if init is not None:
         from safetensors.numpy import save_file
 
-        from specc.layers.canonical_init import canonical_init
-
-        seed = args.seed if args.seed is not None else config.seed
-        save_file(canonical_init(spec.model(config.model), seed), str(run_dir / "init.tmp"))
+        save_file(init.tensors, str(run_dir / "init.tmp"))
         os.replace(run_dir / "init.tmp", run_dir / "init.safetensors")
-    meta = {
+    meta: dict[str, Any] = {
         "spec": spec.path,
         "backend": args.backend,
         "model": name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    if init is not None and init.source is not None:
+        meta["init"] = {"source": str(init.source), "loaded": init.loaded, "fresh": init.fresh}
     write_atomic(run_dir / "run.json", json.dumps(meta, indent=2) + "\n")
     print(f"run folder: {run_dir}", flush=True)
     return _train(run_dir, args, resume=False)
+
+
+def _initial_weights(
+    spec: Spec, config: Supervised, args: argparse.Namespace
+) -> transfer_init.Initialised | int:
+    """The same canonical starting weights, whichever backend trains (seeded by --seed); with
+    `init`, the source's weights where its layers match the model's."""
+    from specc.layers.canonical_init import canonical_init
+    from specc.tools import transfer_init
+
+    seed = args.seed if args.seed is not None else config.seed
+    net = spec.model(config.model)
+    fresh = canonical_init(net, seed)
+    if config.init is None:
+        return transfer_init.Initialised(fresh, None, [], [])
+    try:
+        init = transfer_init.build_init(net, config.init, fresh)
+    except transfer_init.InitError as err:
+        return _fail(str(err))
+    print(
+        f"init: {', '.join(init.loaded)} from {init.source}"
+        + (f"; fresh: {', '.join(init.fresh)}" if init.fresh else ""),
+        flush=True,
+    )
+    return init
 
 
 def prepare_data(spec: Spec) -> datasets.Arrays | int:

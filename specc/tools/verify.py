@@ -242,7 +242,7 @@ def compare(
 ) -> tuple[list[Row], list[str]]:
     rows: list[Row] = []
     missing: list[str] = []
-    keys = [k for k in torch_out if not k.startswith(("f64:", "init/", "start/"))]
+    keys = [k for k in torch_out if not k.startswith(("f64:", "init/", "start/", "held/"))]
     for key in sorted(keys, key=lambda k: (order.index(k) if k in order else len(order), k)):
         if key not in keras_out:
             missing.append(key)
@@ -290,6 +290,34 @@ def add_float64(
             exact, other = exact - start, other - start
         scale = max(float(np.abs(exact).max()), 1e-6)
         row.float64_error = float(np.abs(exact - other).max()) / scale
+
+
+@dataclass
+class FrozenCheck:
+    """A frozen layer's tensor (transfer learning) on one backend: its largest change over
+    the frozen period of the optimizer steps, which must be exactly zero."""
+
+    side: str
+    name: str
+    change: float
+
+    @property
+    def ok(self) -> bool:
+        return self.change == 0.0
+
+
+def check_frozen(sides: dict[str, dict[str, np.ndarray]]) -> list[FrozenCheck]:
+    """Each side's frozen tensors ("held/", at the end of the frozen period) against the
+    start (PyTorch's canonical initial weights, which both sides load)."""
+    start = {k.partition("/")[2]: v for k, v in sides["PyTorch"].items() if k[:6] == "start/"}
+    checks = []
+    for side, out in sides.items():
+        for key, value in out.items():
+            if key.startswith("held/") and key[5:] in start:
+                before = start[key[5:]].astype(np.float64)
+                change = float(np.abs(value.astype(np.float64) - before).max(initial=0.0))
+                checks.append(FrozenCheck(side, key[5:], change))
+    return checks
 
 
 @dataclass
@@ -410,6 +438,7 @@ class _Case:
     rows: list[Row] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     inits: list[InitCheck] = field(default_factory=list)
+    frozen: list[FrozenCheck] = field(default_factory=list)
     torch_out: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -474,6 +503,7 @@ def run_verify(results: list[Result], args: argparse.Namespace) -> int:
                 net = case.spec.model(case.spec.training.model)
                 sides = {"PyTorch": outputs[0], "Keras": outputs[1]}
                 case.inits = check_initialisers(net, sides)
+                case.frozen = check_frozen(sides)
             case.torch_out = outputs[0]
             done.append(case)
         # Float32 cannot settle some tensors: run Keras in float64 too, against PyTorch's.
@@ -487,8 +517,9 @@ def run_verify(results: list[Result], args: argparse.Namespace) -> int:
         for n, case in enumerate(done):
             if n:
                 print()
-            report(case.rows, case.missing, case.spec, args, case.inits)
-            if not all(r.ok for r in case.rows) or not all(c.ok for c in case.inits):
+            report(case.rows, case.missing, case.spec, args, case.inits, case.frozen)
+            checks = [*case.rows, *case.inits, *case.frozen]
+            if not all(c.ok for c in checks):
                 code = 1
     return code
 
@@ -503,8 +534,9 @@ def report(
     spec: Spec,
     args: argparse.Namespace,
     inits: list[InitCheck] | None = None,
+    frozen: list[FrozenCheck] | None = None,
 ) -> None:
-    inits = inits or []
+    inits, frozen = inits or [], frozen or []
     titles = {
         "forward": "inference: every layer's output",
         "train": "training mode: output and loss",
@@ -573,10 +605,20 @@ def report(
         )
         for c in wrong:
             print(f"  {c.side} {c.name} (documented {c.expected}): {c.problem}")
+    moved = [c for c in frozen if not c.ok]
+    if frozen:
+        sides = sorted({c.side for c in frozen}, reverse=True)
+        print(
+            f"frozen layers (transfer learning): {len(frozen) - len(moved)} of {len(frozen)} "
+            f"tensors unchanged bit for bit over the frozen steps ({' and '.join(sides)})"
+        )
+        for c in moved:
+            print(f"  {c.side} {c.name} moved by up to {c.change:.3g}")
     print(
         f"{spec.path}: {len(rows) - len(bad)} of {len(rows)} tensors agree"
         + ("" if not bad else f"; {len(bad)} beyond tolerance")
         + ("" if not wrong else f"; {len(wrong)} initialisers off their distribution")
+        + ("" if not moved else f"; {len(moved)} frozen tensors moved")
     )
     if args.json:
         data = {
@@ -584,7 +626,7 @@ def report(
             "seed": args.seed,
             "steps": args.steps,
             "batch": args.batch,
-            "ok": not bad and not wrong,
+            "ok": not bad and not wrong and not moved,
             "first_divergence": diverged[0].name if diverged else None,
             "tensors": [
                 {
@@ -605,5 +647,6 @@ def report(
                 {"side": c.side, "name": c.name, "expected": c.expected, "problem": c.problem}
                 for c in inits
             ],
+            "frozen": [{"side": c.side, "name": c.name, "change": c.change} for c in frozen],
         }
         write_atomic(args.json, json.dumps(data, indent=2) + "\n")

@@ -19,6 +19,8 @@ import os
 import sys
 import traceback
 import zlib
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -141,19 +143,40 @@ def _output_mask(training: Any, x: Any) -> tuple[Any, ...]:
 
 
 def run_steps(
-    training: Any, x: Any, y: Any, job: dict[str, Any], masks: SharedMasks, *noise: Any
-) -> Any:
+    training: Any,
+    x: Any,
+    y: Any,
+    job: dict[str, Any],
+    masks: SharedMasks,
+    *noise: Any,
+    state: Callable[[], dict[str, Any]],
+) -> tuple[np.ndarray, dict[str, Any]]:
     """The emitted `Training.step` N times on one batch (with a latent's noise `noise`,
-    where the model has one), with the schedule moving on every `steps_per_epoch` steps;
-    the learning rate of each step."""
+    where the model has one), with the schedule moving on every `steps_per_epoch` steps:
+    the learning rate of each step, and the canonical tensors `state()` when frozen layers
+    are unfrozen (after the steps if they never are; transfer learning)."""
     rates = []
+    held: dict[str, Any] = {}
     for step in range(job["n_steps"]):
         masks.phase = f"step{step}"
         rates.append(training.lr)
         training.step(x, y, *noise)
         if (step + 1) % job["steps_per_epoch"] == 0:
+            frozen = getattr(training, "frozen", False)
             training.end_epoch()
-    return np.asarray(rates, np.float64)
+            if frozen and not training.frozen:  # the end of the frozen period
+                held = {k: np.asarray(v).copy() for k, v in state().items()}
+    if getattr(training, "frozen", False):
+        held = {k: np.asarray(v).copy() for k, v in state().items()}
+    return np.asarray(rates, np.float64), held
+
+
+def held_weights(train: Any, held: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Transfer learning: the FROZEN layers' canonical tensors (weights and batch-norm
+    statistics) at the end of their frozen period, under "held/"; verify checks them bit for
+    bit against the start."""
+    frozen = tuple(getattr(train, "FROZEN", ()))
+    return {f"held/{k}": v for k, v in held.items() if k.split(".")[0] in frozen}
 
 
 def data_pipeline(folder: Path, job: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -279,6 +302,8 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     # training mode: output, the emitted objective (loss and penalties), gradients, statistics
     net = build(name).train()
     training = train.Training(net, job["epochs"], "fp32", *chains)
+    if hasattr(training, "train_mode"):  # frozen batch norms stay in inference mode
+        training.train_mode()
     xg = x.clone().requires_grad_(x.is_floating_point())
     masks.phase = "train"
     if "uniforms" in data:  # an RBM: CD-k's objective reads the data and the uniforms
@@ -300,7 +325,12 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     # the emitted optimizer, schedule and clipping: N steps over short epochs
     net = build(name).train()
     training = train.Training(net, job["epochs"], "fp32", *chains)
-    out["schedule/lr"] = run_steps(training, x, y, job, masks, *noise)
+
+    def state() -> dict[str, Any]:
+        return {k: v.numpy() for k, v in models.canonical_state(net).items()}
+
+    out["schedule/lr"], held = run_steps(training, x, y, job, masks, *noise, state=state)
+    out.update(held_weights(train, held))
     for key, value in models.canonical_state(net).items():
         out[f"steps/{key}"] = value.numpy()
     return out
@@ -466,7 +496,9 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     # the emitted optimizer, schedule and clipping: N steps over short epochs
     net = build(name)
     training = train.Training(net, job["epochs"], "fp32", *chains)
-    out["schedule/lr"] = run_steps(training, x, y, job, masks, *noise)
+    state = partial(models.canonical_state, net)
+    out["schedule/lr"], held = run_steps(training, x, y, job, masks, *noise, state=state)
+    out.update(held_weights(train, held))
     for key, value in models.canonical_state(net).items():
         out[f"steps/{key}"] = value
     return out

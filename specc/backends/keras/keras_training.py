@@ -11,6 +11,7 @@ from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.passes.masking import Padding, output_mask
+from specc.passes.transfer import transfer_of
 
 if TYPE_CHECKING:
     from specc.backends.keras.keras_backend import Model
@@ -52,6 +53,8 @@ def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
         "pi": math.pi,
         "vae": vae_of(spec),
         "rbm": rbm_of(spec),
+        # transfer learning: frozen layers, learning rates per group of layers
+        "transfer": transfer_of(net, config),
     }
 
 

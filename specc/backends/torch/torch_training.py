@@ -10,6 +10,7 @@ from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.passes.masking import Padding, output_mask
+from specc.passes.transfer import transfer_of
 
 if TYPE_CHECKING:
     from specc.backends.torch.torch_backend import Model
@@ -25,6 +26,8 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
     vae = vae_of(spec)
     # a variational autoencoder's likelihood sums its per-element terms over each sample
     loss_code = (_PER_ELEMENT if padded or vae else _LOSSES)[config.loss]
+    transfer = transfer_of(net, config)
+    grouped = transfer is not None and bool(transfer.lr_scales)
     return {
         "train": config,
         "model": model,
@@ -32,7 +35,16 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
         # the mask of a batch's output, from its input `x`: True at the real steps
         "output_mask_code": _mask_code(padding, "x") if padding is not None else "",
         "loss_code": loss_code,
-        "optimizer_code": _optimizer(config.optimizer),
+        "optimizer_code": _optimizer(
+            config.optimizer, "param_groups(model)" if grouped else "model.parameters()"
+        ),
+        # transfer learning: frozen layers, learning rates per group of layers
+        "transfer": transfer,
+        "frozen_norms": tuple(
+            n.ident
+            for n in net.layers
+            if n.kind == "batchnorm" and transfer and n.ident in transfer.frozen
+        ),
         "schedule_code": _schedule(config.schedule),
         "classification": config.loss in ("cross_entropy", "nll"),
         # 0/1 labels (an autoencoder's bce compares with the input instead)

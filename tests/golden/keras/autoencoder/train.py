@@ -39,6 +39,10 @@ EPOCHS = 30
 BATCH = 64
 SEED = 0
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+INIT_HELP = (
+    "--init takes this model's canonical weights (a run's weights.safetensors); to start "
+    "some layers from another model's, use `init = weights(...)` in the spec's `train`"
+)
 
 
 def loss_and_metrics(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
@@ -174,7 +178,10 @@ def main() -> None:
 
     model = build_autoencoder()
     if args.init and not args.resume:
-        load_canonical(model, args.init)
+        try:
+            load_canonical(model, args.init)
+        except ValueError as err:
+            sys.exit(f"--init: {err}\n{INIT_HELP}")
     training = Training(model, args.epochs, args.precision)
 
     def reconstruct(x: np.ndarray) -> np.ndarray:

@@ -54,7 +54,8 @@ class BatchNorm(layers.Layer):
 
     Training uses the batch statistics and updates
     running = (1 - momentum) * running + momentum * batch, with the unbiased batch variance
-    (Keras's own layer uses the biased one); inference uses the running statistics.
+    (Keras's own layer uses the biased one); inference uses the running statistics, and so
+    does a frozen layer (`trainable = False`), as Keras's own.
     """
 
     def __init__(self, momentum: float, epsilon: float, **kwargs) -> None:
@@ -80,7 +81,7 @@ class BatchNorm(layers.Layer):
         x = ops.cast(x, compute)
         running_mean = ops.cast(self.moving_mean, compute)
         running_variance = ops.cast(self.moving_variance, compute)
-        if training:
+        if training and self.trainable:
             axes = list(range(len(x.shape) - 1))
             mean, variance = ops.moments(x, axes=axes)
             count = ops.cast(ops.shape(x)[0], compute) * float(np.prod(x.shape[1:-1]))
@@ -593,16 +594,33 @@ def save_canonical(model: keras.Model, path: str) -> None:
     save_file(canonical_state(model), path)
 
 
+def mismatches(found: dict[str, tuple], expected: dict[str, tuple]) -> list[str]:
+    """Why weights `found` (name -> shape) are not a model's `expected` ones: one line each."""
+    lines = [
+        f"  {key} {list(shape)} is missing"
+        for key, shape in expected.items()
+        if key not in found
+    ]
+    lines += [
+        f"  {key} is {list(found[key])}, the model's is {list(shape)}"
+        for key, shape in expected.items()
+        if key in found and found[key] != shape
+    ]
+    lines += [
+        f"  {key} is no weight of the model" for key in found if key not in expected
+    ]
+    return lines
+
+
 def load_canonical(model: keras.Model, path: str) -> None:
+    """Load canonical weights; a ValueError lists every tensor that does not fit, by name
+    and shape (a head of another size, a layer the model lacks)."""
     from safetensors.numpy import load_file
 
     tensors = load_file(path)
-    expected = set(canonical_state(model))
-    missing = sorted(expected - set(tensors))
-    if missing:
-        raise KeyError(f"{path} lacks {', '.join(missing)}")
-    unknown = sorted(set(tensors) - expected)
-    if unknown:
-        raise KeyError(f"{path} has weights this model does not: {', '.join(unknown)}")
+    expected = {key: tuple(v.shape) for key, v in canonical_state(model).items()}
+    problems = mismatches({key: tuple(v.shape) for key, v in tensors.items()}, expected)
+    if problems:
+        raise ValueError(f"{path} does not fit `{model.name}`:\n" + "\n".join(problems))
     for layer in model.layers:
         _from_torch(layer, lambda key, name=layer.name: tensors[f"{name}.{key}"])

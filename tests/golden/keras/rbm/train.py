@@ -40,6 +40,10 @@ EPOCHS = 50
 BATCH = 32
 SEED = 0
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+INIT_HELP = (
+    "--init takes this model's canonical weights (a run's weights.safetensors); to start "
+    "some layers from another model's, use `init = weights(...)` in the spec's `train`"
+)
 CD_K = 1  # Gibbs steps per update
 
 
@@ -202,7 +206,10 @@ def main() -> None:
 
     model = build_rbm()
     if args.init and not args.resume:
-        load_canonical(model, args.init)
+        try:
+            load_canonical(model, args.init)
+        except ValueError as err:
+            sys.exit(f"--init: {err}\n{INIT_HELP}")
     training = Training(model, args.epochs, args.precision, args.batch)
     rbm = model.get_layer("rbm")
 

@@ -40,6 +40,10 @@ EPOCHS = 60
 BATCH = 32
 SEED = 0
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+INIT_HELP = (
+    "--init takes this model's canonical weights (a run's weights.safetensors); to start "
+    "some layers from another model's, use `init = weights(...)` in the spec's `train`"
+)
 KL_WEIGHT = 1.0  # beta: the KL term's weight in the objective
 KL_WARMUP = 10  # epochs over which that weight rises linearly from 0
 
@@ -203,7 +207,10 @@ def main() -> None:
 
     model = build_vae()
     if args.init and not args.resume:
-        load_canonical(model, args.init)
+        try:
+            load_canonical(model, args.init)
+        except ValueError as err:
+            sys.exit(f"--init: {err}\n{INIT_HELP}")
     training = Training(model, args.epochs, args.precision)
 
     def reconstruct(x: np.ndarray) -> np.ndarray:

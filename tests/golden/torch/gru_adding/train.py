@@ -17,6 +17,7 @@ it), weights.safetensors (canonical names) and summary.json.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import numpy as np
@@ -29,6 +30,10 @@ EPOCHS = 10
 BATCH = 64
 SEED = 0
 AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+INIT_HELP = (
+    "--init takes this model's canonical weights (a run's weights.safetensors); to start "
+    "some layers from another model's, use `init = weights(...)` in the spec's `train`"
+)
 
 
 class Training:
@@ -130,7 +135,10 @@ def main() -> None:
 
     model = GruAdding()
     if args.init and not args.resume:
-        load_canonical(model, args.init)
+        try:
+            load_canonical(model, args.init)
+        except ValueError as err:
+            sys.exit(f"--init: {err}\n{INIT_HELP}")
     model = model.to(device)
     training = Training(model, args.epochs, args.precision)
 

@@ -122,17 +122,35 @@ def save_canonical(model: nn.Module, path: str) -> None:
     save_file(canonical_state(model), path)
 
 
+def mismatches(found: dict[str, tuple], expected: dict[str, tuple]) -> list[str]:
+    """Why weights `found` (name -> shape) are not a model's `expected` ones: one line each."""
+    lines = [
+        f"  {key} {list(shape)} is missing"
+        for key, shape in expected.items()
+        if key not in found
+    ]
+    lines += [
+        f"  {key} is {list(found[key])}, the model's is {list(shape)}"
+        for key, shape in expected.items()
+        if key in found and found[key] != shape
+    ]
+    lines += [
+        f"  {key} is no weight of the model" for key in found if key not in expected
+    ]
+    return lines
+
+
 def load_canonical(model: nn.Module, path: str) -> None:
+    """Load canonical weights; a ValueError lists every tensor that does not fit, by name
+    and shape (a head of another size, a layer the model lacks)."""
     from safetensors.torch import load_file
 
     tensors = load_file(path)
+    expected = {key: tuple(v.shape) for key, v in canonical_state(model).items()}
+    problems = mismatches({key: tuple(v.shape) for key, v in tensors.items()}, expected)
+    if problems:
+        name = type(model).__name__
+        raise ValueError(f"{path} does not fit `{name}`:\n" + "\n".join(problems))
     own = {_canonical_key(key): key for key in model.state_dict()}
     state = {own[key]: value for key, value in tensors.items()}
-    missing = [
-        key
-        for key in own.values()
-        if key not in state and not key.endswith("num_batches_tracked")
-    ]
-    if missing:
-        raise KeyError(f"{path} lacks {', '.join(missing)}")
     model.load_state_dict(state, strict=False)

@@ -18,6 +18,7 @@ it), weights.safetensors (canonical names) and summary.json.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import numpy as np
@@ -30,6 +31,10 @@ EPOCHS = 60
 BATCH = 32
 SEED = 0
 AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+INIT_HELP = (
+    "--init takes this model's canonical weights (a run's weights.safetensors); to start "
+    "some layers from another model's, use `init = weights(...)` in the spec's `train`"
+)
 KL_WEIGHT = 1.0  # beta: the KL term's weight in the objective
 KL_WARMUP = 10  # epochs over which that weight rises linearly from 0
 
@@ -151,7 +156,10 @@ def main() -> None:
 
     model = Vae()
     if args.init and not args.resume:
-        load_canonical(model, args.init)
+        try:
+            load_canonical(model, args.init)
+        except ValueError as err:
+            sys.exit(f"--init: {err}\n{INIT_HELP}")
     model = model.to(device)
     training = Training(model, args.epochs, args.precision)
 
