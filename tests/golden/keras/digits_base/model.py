@@ -87,7 +87,7 @@ class BatchNorm(layers.Layer):
 def build_digitsbase() -> keras.Model:
     """`DigitsBase`: [1, 16, 16] -> [5].
 
-    38,053 trainable and 96 non-trainable parameters.
+    38,005 trainable and 96 non-trainable parameters.
     """
     # [1, 16, 16]
     image_chw = keras.Input(shape=(1, 16, 16), dtype="float32", name="image")
@@ -102,7 +102,7 @@ def build_digitsbase() -> keras.Model:
         dilation_rate=(1, 1),
         groups=1,
         activation=None,
-        use_bias=True,
+        use_bias=False,
         kernel_initializer=uniform(9),
         bias_initializer=uniform(9),
         kernel_regularizer=None,
@@ -126,7 +126,7 @@ def build_digitsbase() -> keras.Model:
         dilation_rate=(1, 1),
         groups=1,
         activation=None,
-        use_bias=True,
+        use_bias=False,
         kernel_initializer=uniform(144),
         bias_initializer=uniform(144),
         kernel_regularizer=None,

@@ -19,7 +19,7 @@ from torch import nn
 class DigitsScratch(nn.Module):
     """`DigitsScratch`: [1, 16, 16] -> [5].
 
-    38,053 trainable and 96 non-trainable parameters.
+    38,005 trainable and 96 non-trainable parameters.
     """
 
     def __init__(self) -> None:
@@ -32,7 +32,7 @@ class DigitsScratch(nn.Module):
             padding=(1, 1),
             dilation=(1, 1),
             groups=1,
-            bias=True,
+            bias=False,
         )
         self.batchnorm_1 = nn.BatchNorm2d(16, eps=1e-05, momentum=0.1)
         self.maxpool2d_1 = nn.MaxPool2d(
@@ -46,7 +46,7 @@ class DigitsScratch(nn.Module):
             padding=(1, 1),
             dilation=(1, 1),
             groups=1,
-            bias=True,
+            bias=False,
         )
         self.batchnorm_2 = nn.BatchNorm2d(32, eps=1e-05, momentum=0.1)
         self.maxpool2d_2 = nn.MaxPool2d(
