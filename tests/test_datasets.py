@@ -625,11 +625,27 @@ def test_npz_rescale_and_one_hot_labels(tmp_path: Path) -> None:
     np.testing.assert_allclose(arrays.x_train, x[:15] / np.float32(255), rtol=1e-6)
     np.testing.assert_array_equal(arrays.y_train, y[:15])
     assert arrays.y_train.dtype == np.int64 and arrays.classes == 3
+    # soft labels (class probabilities) stay rows, for `cross_entropy`; other rows are errors
     soft = np.full((15, 3), 1 / 3)
-    with pytest.raises(datasets.DataError, match="not one-hot"):
+    arrays = datasets.labels_from_one_hot(
+        datasets.Arrays(x[:15], soft, x[15:], np.eye(3)[y[15:]], None), "the file"
+    )
+    assert arrays.y_train.shape == (15, 3) and arrays.y_train.dtype == np.float32
+    assert arrays.y_test.tolist() == y[15:].tolist() and arrays.classes == 3
+    with pytest.raises(datasets.DataError, match="neither one-hot"):
         datasets.labels_from_one_hot(
-            datasets.Arrays(x[:15], soft, x[15:], soft[:5], None), "the file"
+            datasets.Arrays(x[:15], soft * 2, x[15:], soft[:5], None), "the file"
         )
+    for loss in ("cross_entropy", "nll"):
+        text = spec.replace("dense(3)\n}", f"dense(3)\n}}").replace(
+            "rescale=1/255)", f"rescale=1/255)\n  loss = {loss}"
+        )
+        np.savez(path, x_train=x[:15], y_train=soft, x_test=x[15:], y_test=np.eye(3)[y[15:]])
+        result = prepare_data(compile_source(text, "t.net").spec)
+        if loss == "cross_entropy":
+            assert isinstance(result, datasets.Arrays) and result.y_train.ndim == 2
+        else:
+            assert result == 1  # "`nll` needs class labels [N]: use `cross_entropy`"
 
 
 def test_label_columns_and_rescaled_token_ids() -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from specc.backends.codefmt import format_code
 from specc.backends.templating import render
-from specc.ir.net import Spec
+from specc.ir.net import Net, Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.passes.latent import rbm_node, sample_node
 
@@ -32,6 +32,13 @@ def runtime_module(spec: Spec) -> str:
             classes=spec.model(supervised.model).output_shape[-1] if supervised else 0,
         )
     )
+
+
+def soft_labels(config: Supervised, net: Net) -> bool:
+    """The loss may get class probabilities [N, C] as targets: `mixup`/`cutmix` mixes the
+    labels, or an npz file holds soft labels (`cross_entropy` on one class per sample)."""
+    one_class = config.loss == "cross_entropy" and len(net.output_shape) == 1
+    return config.mixing is not None or (one_class and config.data.kind == "npz")
 
 
 def reconstruction_pictures(spec: Spec) -> bool:

@@ -165,28 +165,39 @@ def rescaled(arrays: Arrays, factor: float) -> Arrays:
 
 
 def labels_from_one_hot(arrays: Arrays, source: str) -> Arrays:
-    """One-hot label rows [N, C] (each all 0 but one 1) as class labels [N]; other labels
-    as they are. For a classification loss on one class per sample."""
+    """Label rows [N, C] for a classification loss on one class per sample: one-hot rows
+    (each all 0 but one 1) become class labels [N]; soft labels (class probabilities, each
+    row non-negative and summing to 1) stay float32 rows, which the loss takes as they are.
+    Other labels are left as they are."""
     ys = [arrays.y_train, arrays.y_test]
     if any(y.ndim != 2 for y in ys):
         return arrays
     if all(y.shape[1] == 1 and np.issubdtype(y.dtype, np.integer) for y in ys):
         # class labels as a column [N, 1], as Keras's cifar10.load_data() gives them
         return dataclasses.replace(arrays, y_train=ys[0][:, 0], y_test=ys[1][:, 0])
+    out = []
     for split, y in zip(("train", "test"), ys, strict=True):
-        one_hot = np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()
-        if not one_hot:
+        if np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all():
+            out.append(y.argmax(axis=1).astype(np.int64))
+        elif (
+            np.issubdtype(y.dtype, np.floating)
+            and np.isfinite(y).all()
+            and (y >= 0).all()
+            and np.allclose(y.sum(axis=1), 1.0, atol=1e-3)
+        ):
+            out.append(y.astype(np.float32))
+        else:
             raise DataError(
-                f"{source}: y_{split} holds rows of {y.shape[1]} values that are not one-hot "
-                "(all 0 but one 1); save class labels [N] or one-hot rows [N, classes] "
-                "(soft labels come from `mixup` or `cutmix`)"
+                f"{source}: y_{split} holds rows of {y.shape[1]} values that are neither "
+                "one-hot (all 0 but one 1) nor class probabilities (non-negative floats "
+                "summing to 1); save class labels [N], one-hot rows or soft labels [N, classes]"
             )
-    return dataclasses.replace(
-        arrays,
-        y_train=arrays.y_train.argmax(axis=1).astype(np.int64),
-        y_test=arrays.y_test.argmax(axis=1).astype(np.int64),
-        classes=arrays.y_train.shape[1],
-    )
+    if ys[0].shape[1] != ys[1].shape[1]:
+        raise DataError(
+            f"{source}: y_train has rows of {ys[0].shape[1]} classes, y_test of "
+            f"{ys[1].shape[1]}; save both splits with the same classes"
+        )
+    return dataclasses.replace(arrays, y_train=out[0], y_test=out[1], classes=ys[0].shape[1])
 
 
 def class_subset(arrays: Arrays, classes: Sequence[int] | None) -> Arrays:
@@ -1025,6 +1036,19 @@ def _check_labels(
     source: str,
     classes: int | None,
 ) -> None:
+    soft = y.ndim == 2 and np.issubdtype(y.dtype, np.floating)
+    if loss in CLASSIFICATION_LOSSES and soft and len(out) == 1:
+        if loss != "cross_entropy":
+            raise DataError(
+                f"{source}: y_{split} holds soft labels (class probabilities); `{loss}` needs "
+                "class labels [N]: use `cross_entropy`, which takes probabilities"
+            )
+        if out[0] is not None and y.shape[1] != out[0]:
+            raise DataError(
+                f"{source}: y_{split} holds probabilities over {y.shape[1]} classes, but the "
+                f"model gives {out[0]} scores; end the model with `dense({y.shape[1]})`"
+            )
+        return
     if loss in CLASSIFICATION_LOSSES:
         if not np.issubdtype(y.dtype, np.integer):
             raise DataError(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from specc.backends.runtime import rbm_of, reconstruction_pictures, vae_of
+from specc.backends.runtime import rbm_of, reconstruction_pictures, soft_labels, vae_of
 from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
@@ -37,6 +37,8 @@ def supervised_context(spec: Spec, config: Supervised) -> dict[str, Any]:
         "opt_name": OPTIMIZER_NAMES[config.optimizer.kind],
         "schedule": config.schedule,
         "classification": config.loss in ("cross_entropy", "nll"),
+        # class probabilities [N, C] as targets: mixed labels, or soft labels from a file
+        "soft_labels": soft_labels(config, net),
         # 0/1 labels (an autoencoder's bce compares with the input instead)
         "binary": config.loss in ("bce", "bce_with_logits") and config.target == "labels",
         # class scores per time step [T, C], one label per step
