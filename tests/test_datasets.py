@@ -637,9 +637,7 @@ def test_npz_rescale_and_one_hot_labels(tmp_path: Path) -> None:
             datasets.Arrays(x[:15], soft * 2, x[15:], soft[:5], None), "the file"
         )
     for loss in ("cross_entropy", "nll"):
-        text = spec.replace("dense(3)\n}", f"dense(3)\n}}").replace(
-            "rescale=1/255)", f"rescale=1/255)\n  loss = {loss}"
-        )
+        text = spec.replace("rescale=1/255)", f"rescale=1/255)\n  loss = {loss}")
         np.savez(path, x_train=x[:15], y_train=soft, x_test=x[15:], y_test=np.eye(3)[y[15:]])
         result = prepare_data(compile_source(text, "t.net").spec)
         if loss == "cross_entropy":
