@@ -172,6 +172,34 @@ def test_zoom_and_shear(rt: ModuleType) -> None:
     np.testing.assert_allclose(sheared[..., 3, 1:], images[..., 3, :-1], atol=1e-6)
 
 
+def test_consecutive_geometric_transforms_resample_once(rt: ModuleType) -> None:
+    """Composed maps are the transforms one after the other: two turns are one turn by the
+    sum, and whole-pixel shifts through composed maps equal two shifts in a row."""
+    a, b = np.array([30.0, -10.0]), np.array([15.0, 40.0])
+    np.testing.assert_allclose(
+        rt.then(rt.rotation_maps(a), rt.rotation_maps(b)), rt.rotation_maps(a + b), atol=1e-12
+    )
+    images = _image(9, 9)
+    first, second = rt.translation_maps(np.array([1.0, 2.0]), np.array([0.0, -1.0])), (
+        rt.translation_maps(np.array([-2.0, 1.0]), np.array([1.0, 1.0]))
+    )
+    twice = rt.warp(rt.warp(images, first, "zeros"), second, "zeros")
+    once = rt.warp(images, rt.then(first, second), "zeros")
+    np.testing.assert_allclose(once[..., 2:-2, 3:-3], twice[..., 2:-2, 3:-3], atol=1e-6)
+    # the plan: rotation and translation with one fill in one resampling; a fill apart
+    from specc.backends.runtime import augment_plan
+    from specc.compiler import compile_source
+
+    text = SPEC.format("random_rotation(5), random_translation(0.1), random_erasing(), "
+                       "random_zoom(0.1), random_shear(5, fill=reflect)")  # fmt: skip
+    spec = compile_source(text, "t.net").spec
+    assert spec is not None
+    plan = augment_plan(spec.training)
+    assert [(len(g.steps), g.warp, g.fill) for g in plan] == [
+        (2, True, "edge"), (1, False, ""), (1, True, "edge"), (1, True, "reflect")
+    ]  # fmt: skip
+
+
 def test_flips_crops_brightness_contrast_and_erasing(rt: ModuleType) -> None:
     images = _image()
     rng = np.random.default_rng(3)

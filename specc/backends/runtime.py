@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from specc.backends.codefmt import format_code
 from specc.backends.templating import render
@@ -30,8 +31,39 @@ def runtime_module(spec: Spec) -> str:
             vae=vae_of(spec),
             rbm=rbm_of(spec),
             classes=spec.model(supervised.model).output_shape[-1] if supervised else 0,
+            augment_plan=augment_plan(supervised) if supervised else [],
         )
     )
+
+
+#: the geometric transforms: an affine map each, resampled by runtime.py's `warp`
+WARPS = ("random_rotation", "random_translation", "random_zoom", "random_shear")
+
+
+@dataclass(frozen=True)
+class AugmentGroup:
+    """Consecutive steps of `augment` that runtime.py applies as one: geometric transforms
+    with one `fill` (`warp`: their maps composed, the images resampled once), else a
+    single transform."""
+
+    steps: tuple[Any, ...]
+    warp: bool
+    fill: str = ""
+
+
+def augment_plan(config: Supervised) -> list[AugmentGroup]:
+    """The image transforms of `config.augment` in order, consecutive geometric ones with
+    the same fill grouped."""
+    groups: list[AugmentGroup] = []
+    for step in config.image_augment:
+        last = groups[-1] if groups else None
+        if step.kind in WARPS and last is not None and last.warp and last.fill == step.fill:
+            groups[-1] = AugmentGroup((*last.steps, step), True, step.fill)
+        elif step.kind in WARPS:
+            groups.append(AugmentGroup((step,), True, step.fill))
+        else:
+            groups.append(AugmentGroup((step,), False))
+    return groups
 
 
 def soft_labels(config: Supervised, net: Net) -> bool:
