@@ -180,8 +180,9 @@ def test_consecutive_geometric_transforms_resample_once(rt: ModuleType) -> None:
         rt.then(rt.rotation_maps(a), rt.rotation_maps(b)), rt.rotation_maps(a + b), atol=1e-12
     )
     images = _image(9, 9)
-    first, second = rt.translation_maps(np.array([1.0, 2.0]), np.array([0.0, -1.0])), (
-        rt.translation_maps(np.array([-2.0, 1.0]), np.array([1.0, 1.0]))
+    first, second = (
+        rt.translation_maps(np.array([1.0, 2.0]), np.array([0.0, -1.0])),
+        (rt.translation_maps(np.array([-2.0, 1.0]), np.array([1.0, 1.0]))),
     )
     twice = rt.warp(rt.warp(images, first, "zeros"), second, "zeros")
     once = rt.warp(images, rt.then(first, second), "zeros")

@@ -206,10 +206,11 @@ def test_freezing_and_groups_verify_with_every_optimizer(tmp_path: Path) -> None
     for i, (optimizer, schedule) in enumerate(OPTIMIZERS):
         paths.append(tmp_path / f"transfer_{i}.net")
         paths[-1].write_text(
-            CNN.format(name="M", classes=5)
+            # `filter`: PyTorch's attribute is `filter_`; its l2 penalty stays in the loss
+            CNN.format(name="M", classes=5).replace("dense(16)", "dense(16, l2=1e-3) as filter")
             + "train M {\n  data = digits(classes=[5, 6, 7, 8, 9])\n"
-            + '  freeze = ["conv2d_1", "batchnorm_1"]\n  unfreeze = 2\n'
-            + '  lr_groups = [group("conv2d_*", 0.1), group("dense_1", 0.5)]\n'
+            + '  freeze = ["conv2d_1", "batchnorm_1", "filter"]\n  unfreeze = 2\n'
+            + '  lr_groups = [group("conv2d_*", 0.1), group("filter", 0.5)]\n'
             + f"  optimizer = {optimizer}\n  schedule = {schedule}\n  epochs = 6\n}}\n"
         )
     done = subprocess.run(
@@ -217,9 +218,9 @@ def test_freezing_and_groups_verify_with_every_optimizer(tmp_path: Path) -> None
         capture_output=True, text=True, timeout=900, env=ENV,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
-    # conv2d_1 (its weight) and batchnorm_1 (weight, bias, running statistics), per side
+    # conv2d_1's weight, batchnorm_1's four tensors and filter's two, per side
     held = re.findall(r"frozen layers \(transfer learning\): (\d+) of (\d+) tensors", done.stdout)
-    assert held == [("10", "10")] * len(paths), done.stdout
+    assert held == [("14", "14")] * len(paths), done.stdout
     for path in paths:
         match = re.search(
             rf"^{re.escape(str(path))}: (\d+) of (\d+) tensors agree$", done.stdout, re.M
@@ -252,3 +253,11 @@ def test_train_py_init_lists_the_weights_that_do_not_fit(tmp_path: Path) -> None
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert "head.weight is [10, 16], the model's is [5, 16]" in done.stderr
     assert "init = weights(...)" in done.stderr
+    (out / "bad.safetensors").write_bytes(b"\xff" * 64)
+    for path, why in (("bad.safetensors", "cannot read bad.safetensors"), ("none", "cannot read")):
+        done = subprocess.run(
+            [sys.executable, "train.py", "--init", path, "--out", "run", "--data", "data.npz"],
+            capture_output=True, text=True, cwd=out, env=ENV, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert why in done.stderr, done.stderr

@@ -104,7 +104,9 @@ def check_transfer(
             "E0648",
             f"`freeze` names every layer with weights of `{net.name}`: nothing would train",
             spans["freeze"],
-            help="leave out the layers to train (a new head), e.g. "
+            help="remove `freeze`: the model has one layer with weights"
+            if len(names) == 1
+            else "leave out the layers to train (a new head), e.g. "
             f"`freeze = [{', '.join(repr(n).replace(chr(39), chr(34)) for n in names[:-1])}]`",
         )
     if config.unfreeze is not None:

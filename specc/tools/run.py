@@ -94,7 +94,8 @@ def run_spec(result: Result, args: argparse.Namespace) -> int:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     if init is not None and init.source is not None:
-        meta["init"] = {"source": str(init.source), "loaded": init.loaded, "fresh": init.fresh}
+        source = str(init.source.resolve())
+        meta["init"] = {"source": source, "loaded": init.loaded, "fresh": init.fresh}
     write_atomic(run_dir / "run.json", json.dumps(meta, indent=2) + "\n")
     print(f"run folder: {run_dir}", flush=True)
     return _train(run_dir, args, resume=False)

@@ -88,6 +88,10 @@ def read_source(source: Path) -> dict[str, np.ndarray]:
         return load_file(str(source))
     except (SafetensorError, OSError) as err:
         raise InitError(f"`init`: {source} is not a safetensors file ({err})") from None
+    except TypeError as err:  # a dtype NumPy lacks: bfloat16
+        raise InitError(
+            f"`init`: {source} holds tensors NumPy cannot read ({err}); save them as float32"
+        ) from None
 
 
 def _converted(source: Path) -> dict[str, np.ndarray]:

@@ -171,11 +171,11 @@ def run_steps(
     return np.asarray(rates, np.float64), held
 
 
-def held_weights(train: Any, held: dict[str, Any]) -> dict[str, np.ndarray]:
+def held_weights(train: Any, held: dict[str, Any], renames: dict[str, str]) -> dict:
     """Transfer learning: the FROZEN layers' canonical tensors (weights and batch-norm
     statistics) at the end of their frozen period, under "held/"; verify checks them bit for
-    bit against the start."""
-    frozen = tuple(getattr(train, "FROZEN", ()))
+    bit against the start. `renames`: the model's attributes -> canonical names (PyTorch)."""
+    frozen = {renames.get(name, name) for name in getattr(train, "FROZEN", ())}
     return {f"held/{k}": v for k, v in held.items() if k.split(".")[0] in frozen}
 
 
@@ -330,7 +330,7 @@ def run_torch(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
         return {k: v.numpy() for k, v in models.canonical_state(net).items()}
 
     out["schedule/lr"], held = run_steps(training, x, y, job, masks, *noise, state=state)
-    out.update(held_weights(train, held))
+    out.update(held_weights(train, held, getattr(models, "RENAMES", {})))
     for key, value in models.canonical_state(net).items():
         out[f"steps/{key}"] = value.numpy()
     return out
@@ -498,7 +498,7 @@ def run_keras(work: Path, job: dict[str, Any], dtype_name: str = "float32") -> d
     training = train.Training(net, job["epochs"], "fp32", *chains)
     state = partial(models.canonical_state, net)
     out["schedule/lr"], held = run_steps(training, x, y, job, masks, *noise, state=state)
-    out.update(held_weights(train, held))
+    out.update(held_weights(train, held, getattr(models, "RENAMES", {})))
     for key, value in models.canonical_state(net).items():
         out[f"steps/{key}"] = value
     return out

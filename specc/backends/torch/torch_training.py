@@ -3,6 +3,7 @@ that templates/torch/train.py.j2 and gan.py.j2 print."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from specc.backends.runtime import rbm_of, reconstruction_pictures, soft_labels, vae_of
@@ -10,7 +11,7 @@ from specc.backends.templating import py_literal as lit
 from specc.ir.net import Spec
 from specc.ir.train_config import Gan, Supervised
 from specc.passes.masking import Padding, output_mask
-from specc.passes.transfer import transfer_of
+from specc.passes.transfer import Transfer, transfer_of
 
 if TYPE_CHECKING:
     from specc.backends.torch.torch_backend import Model
@@ -26,7 +27,7 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
     vae = vae_of(spec)
     # a variational autoencoder's likelihood sums its per-element terms over each sample
     loss_code = (_PER_ELEMENT if padded or vae else _LOSSES)[config.loss]
-    transfer = transfer_of(net, config)
+    transfer = _attributes(transfer_of(net, config), model.renames)
     grouped = transfer is not None and bool(transfer.lr_scales)
     return {
         "train": config,
@@ -41,9 +42,9 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
         # transfer learning: frozen layers, learning rates per group of layers
         "transfer": transfer,
         "frozen_norms": tuple(
-            n.ident
-            for n in net.layers
-            if n.kind == "batchnorm" and transfer and n.ident in transfer.frozen
+            attr
+            for n, attr in ((n, _attr(n.ident, model.renames)) for n in net.layers)
+            if n.kind == "batchnorm" and transfer and attr in transfer.frozen
         ),
         "schedule_code": _schedule(config.schedule),
         "classification": config.loss in ("cross_entropy", "nll"),
@@ -61,6 +62,23 @@ def supervised_context(spec: Spec, config: Supervised, models: list[Model]) -> d
         "vae": vae,
         "rbm": rbm_of(spec),
     }
+
+
+def _attr(ident: str, renames: dict[str, str]) -> str:
+    """The model's attribute of the layer with canonical name `ident` (a name that Python
+    or the module reserves gets a trailing underscore: `filter` -> `filter_`)."""
+    return next((attr for attr, canonical in renames.items() if canonical == ident), ident)
+
+
+def _attributes(transfer: Transfer | None, renames: dict[str, str]) -> Transfer | None:
+    """`transfer` with the layers named by the model's attributes, as train.py finds them."""
+    if transfer is None:
+        return None
+    return dataclasses.replace(
+        transfer,
+        frozen=tuple(_attr(i, renames) for i in transfer.frozen),
+        lr_scales={_attr(i, renames): s for i, s in transfer.lr_scales.items()},
+    )
 
 
 def _mask_code(padding: Padding, x: str) -> str:

@@ -62,9 +62,14 @@ def loss_and_metrics(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return loss, correct
 
 
-def lr_groups(variables: list) -> list[int]:
+def lr_groups(model: keras.Model, variables: list) -> list[int]:
     """Each variable's group in the optimizer: the index in SCALES of its layer's scale."""
-    return [SCALES.index(LR_SCALES.get(v.path.split("/")[0], 1.0)) for v in variables]
+    scales = {
+        id(v): scale
+        for name, scale in LR_SCALES.items()
+        for v in model.get_layer(name).weights
+    }
+    return [SCALES.index(scales.get(id(v), 1.0)) for v in variables]
 
 
 class Training:
@@ -77,7 +82,7 @@ class Training:
         self.model, self.epochs, self.epoch = model, epochs, 0
         # every trainable variable, the frozen ones too: they get no updates while frozen
         self.variables = model.trainable_variables
-        self.optimizer = Optimizer(self.variables, lr_groups(self.variables))
+        self.optimizer = Optimizer(self.variables, lr_groups(model, self.variables))
         self.optimizer.set_lr(0, epochs)
         # fp16: dynamic loss scaling as PyTorch's GradScaler does it
         self.scaling = precision == "fp16"
@@ -110,8 +115,13 @@ class Training:
     def objective(self, output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         """The loss to minimise (a batch mean) and the number of correct answers."""
         loss, correct = loss_and_metrics(output, target)
-        if self.model.losses:  # the layers' own l1/l2 penalties
-            loss = loss + tf.add_n(self.model.losses)
+        # the layers' own l1/l2 penalties, frozen layers' too (constants while frozen;
+        # `model.losses` leaves out the variables that are not trainable)
+        penalties = [
+            v.regularizer(v) for v in self.variables if v.regularizer is not None
+        ]
+        if penalties:
+            loss = loss + tf.add_n(penalties)
         return loss, correct
 
     def step(self, x, y) -> tuple[Tensor, Tensor]:
@@ -214,6 +224,14 @@ def main() -> None:
             load_canonical(model, args.init)
         except ValueError as err:
             sys.exit(f"--init: {err}\n{INIT_HELP}")
+    elif not args.resume:
+        print("note: no --init: the frozen layers keep fresh weights", file=sys.stderr)
+    if args.epochs <= UNFREEZE:
+        print(
+            f"note: --epochs {args.epochs} ends before epoch {UNFREEZE}: the frozen layers "
+            "stay frozen",
+            file=sys.stderr,
+        )
     training = Training(model, args.epochs, args.precision)
 
     history = []

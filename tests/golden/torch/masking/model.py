@@ -403,10 +403,15 @@ def mismatches(found: dict[str, tuple], expected: dict[str, tuple]) -> list[str]
 
 def load_canonical(model: nn.Module, path: str) -> None:
     """Load canonical weights; a ValueError lists every tensor that does not fit, by name
-    and shape (a head of another size, a layer the model lacks)."""
+    and shape (a head of another size, a layer the model lacks), or why it is unreadable."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    tensors = load_file(path)
+    try:
+        tensors = load_file(path)
+    # TypeError: a dtype like bfloat16
+    except (OSError, SafetensorError, TypeError) as err:
+        raise ValueError(f"cannot read {path}: {err}") from None
     expected = {key: tuple(v.shape) for key, v in canonical_state(model).items()}
     problems = mismatches({key: tuple(v.shape) for key, v in tensors.items()}, expected)
     if problems:

@@ -182,6 +182,14 @@ def main() -> None:
             load_canonical(model, args.init)
         except ValueError as err:
             sys.exit(f"--init: {err}\n{INIT_HELP}")
+    elif not args.resume:
+        print("note: no --init: the frozen layers keep fresh weights", file=sys.stderr)
+    if args.epochs <= UNFREEZE:
+        print(
+            f"note: --epochs {args.epochs} ends before epoch {UNFREEZE}: the frozen layers "
+            "stay frozen",
+            file=sys.stderr,
+        )
     model = model.to(device)
     training = Training(model, args.epochs, args.precision)
 
