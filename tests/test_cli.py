@@ -63,8 +63,9 @@ def test_summary_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert (model["trainable"], model["non_trainable"]) == (11_689_512, 9_600)
     assert model["layers"][0] == {
         "name": "image", "op": "input", "inputs": [], "shape": [3, 224, 224], "trainable": 0,
-        "non_trainable": 0, "macs": 0,
+        "non_trainable": 0, "macs": 0, "frozen": False, "lr_scale": 1.0,
     }  # fmt: skip
+    assert (model["frozen"], model["unfreeze"]) == (0, None)  # nothing frozen
 
 
 def test_summary_error_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
