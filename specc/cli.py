@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from specc.compiler import Result, compile_source
+from specc.compiler import Result, SpecFileError, compile_source, read_spec
 from specc.diagnostics import render_all
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
@@ -27,8 +27,9 @@ def _color(stream: object) -> bool:
 
 def load(path: str) -> Result:
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = read_spec(path)
+    except SpecFileError as err:
+        raise UsageError(str(err)) from None
     except FileNotFoundError:
         raise UsageError(f"no such file: {path}") from None
     except IsADirectoryError:
@@ -40,12 +41,25 @@ def load(path: str) -> Result:
     return compile_source(text, path)
 
 
+#: the diagnostics printed for one file; the rest are counted (the first ones often cause them)
+MAX_SHOWN = 50
+
+
 def checked(path: str, *, quiet_warnings: bool = False) -> Result:
-    """Compile a spec and print its diagnostics to stderr."""
+    """Compile a spec and print its diagnostics to stderr (the first MAX_SHOWN)."""
     result = load(path)
     shown = [d for d in result.diagnostics if d.is_error or not quiet_warnings]
     if shown:
-        print(render_all(shown, result.source, color=_color(sys.stderr)), file=sys.stderr)
+        text = render_all(shown[:MAX_SHOWN], result.source, color=_color(sys.stderr))
+        print(text, file=sys.stderr)
+        if len(shown) > MAX_SHOWN:
+            rest = len(shown) - MAX_SHOWN
+            print(
+                f"\n... and {rest:,} more diagnostic"
+                + ("s" if rest > 1 else "")
+                + " (fix the first ones: they often cause the rest)",
+                file=sys.stderr,
+            )
         print(file=sys.stderr)
     return result
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,6 +89,36 @@ def _compile(text: str, path: str) -> Result:
     return Result(source, spec, diags.sorted())
 
 
-def compile_file(path: str) -> Result:
+#: the largest spec file read: a hand-written spec is a few kilobytes, a generated one rarely
+#: a few hundred; beyond this, checking would take long and is surely a wrong file
+MAX_SPEC_BYTES = 4 * 1024 * 1024
+
+
+class SpecFileError(Exception):
+    """A spec path that is no readable spec file: one line for the user."""
+
+
+def read_spec(path: str) -> str:
+    """The text of the spec file `path`: a regular file of at most MAX_SPEC_BYTES of UTF-8
+    (a byte-order mark is dropped). Devices, FIFOs and huge files are refused before reading
+    (`/dev/zero` would never end, a FIFO would block). OSError and UnicodeDecodeError pass
+    through for the caller to word."""
+    info = os.stat(path)
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise SpecFileError(f"{path} is not a regular file (a device or a pipe); give a .net file")
+    if info.st_size > MAX_SPEC_BYTES:
+        raise SpecFileError(
+            f"{path} is {info.st_size / 2**20:.1f} MiB; a spec may be at most "
+            f"{MAX_SPEC_BYTES // 2**20} MiB"
+        )
     with open(path, encoding="utf-8") as handle:
-        return compile_source(handle.read(), path)
+        text = handle.read(MAX_SPEC_BYTES + 1)
+    if len(text) > MAX_SPEC_BYTES:  # it grew while being read
+        raise SpecFileError(f"{path} is over {MAX_SPEC_BYTES // 2**20} MiB")
+    return text.removeprefix("\ufeff")
+
+
+def compile_file(path: str) -> Result:
+    return compile_source(read_spec(path), path)

@@ -76,10 +76,12 @@ class Diagnostics:
     """Collects the diagnostics of one compilation, keeping one per place and code."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    _seen: set[tuple] = field(default_factory=set, repr=False)
 
     def add(self, diagnostic: Diagnostic) -> None:
         key = (diagnostic.code, diagnostic.span, diagnostic.message)
-        if all((d.code, d.span, d.message) != key for d in self.items):
+        if key not in self._seen:  # a set: checking N diagnostics stays linear
+            self._seen.add(key)
             self.items.append(diagnostic)
 
     def error(self, code: str, message: str, span: Span | None = None, **kw: str) -> None:
@@ -120,6 +122,14 @@ def did_you_mean(word: str, candidates: Iterable[str], what: str) -> str:
 
 
 _MAX_LINE = 120
+#: control characters (C0 but the tab, DEL, C1): shown escaped, never sent to the terminal
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped (`\\x1b`): a spec's strings and lines cannot
+    move the cursor, retitle the terminal or hide text."""
+    return text.translate(_CONTROL)
 
 
 def render(diagnostic: Diagnostic, source: SourceFile | None, *, color: bool = False) -> str:
@@ -133,9 +143,8 @@ def render(diagnostic: Diagnostic, source: SourceFile | None, *, color: bool = F
     span = diagnostic.span
     if span is not None:
         where = f"{where}:{span.line}:{span.column}"
-    lines = [
-        f"{bold}{where}: {tint}{sev}[{diagnostic.code}]{reset}{bold}: {diagnostic.message}{reset}"
-    ]
+    message = printable(diagnostic.message)
+    lines = [f"{bold}{where}: {tint}{sev}[{diagnostic.code}]{reset}{bold}: {message}{reset}"]
     if span is not None and source is not None:
         text = source.line_text(span.line)
         gutter = " " * len(str(span.line))
@@ -148,23 +157,23 @@ def render(diagnostic: Diagnostic, source: SourceFile | None, *, color: bool = F
             shift = first - (3 if first else 0)
             column -= shift
             end_col = min(end_col - shift, len(text) + 1)
-        width = max(1, end_col - column)
-        lead = "".join(c if c == "\t" else " " for c in text[: column - 1])
+        width = max(1, len(printable(text[column - 1 : end_col - 1])))
+        lead = "".join(c if c == "\t" else " " * len(printable(c)) for c in text[: column - 1])
         marker = f"{lead}{tint}{'^' * width}{reset}"
         if diagnostic.label:
-            marker += f" {tint}{diagnostic.label}{reset}"
+            marker += f" {tint}{printable(diagnostic.label)}{reset}"
         lines += [
             f"{blue}{gutter} |{reset}",
-            f"{blue}{span.line} |{reset} {text}",
+            f"{blue}{span.line} |{reset} {printable(text)}",
             f"{blue}{gutter} |{reset} {marker}",
         ]
         pad = gutter
     else:
         pad = ""
     for note in diagnostic.notes:
-        lines.append(f"{pad} = note: {note}")
+        lines.append(f"{pad} = note: {printable(note)}")
     if diagnostic.help:
-        lines.append(f"{pad} = {bold}help{reset}: {diagnostic.help}")
+        lines.append(f"{pad} = {bold}help{reset}: {printable(diagnostic.help)}")
     return "\n".join(lines)
 
 

@@ -21,7 +21,16 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["py"] = py_literal
+    env.filters["doc"] = doc_text
     return env
+
+
+def doc_text(value: object) -> str:
+    """Text for inside an emitted docstring (a spec's path): backslashes, quotes and control
+    characters escaped, so that no path (`C:\\Users\\me.net`, a name with three quotes) can
+    end the docstring or make an invalid escape."""
+    text = repr(str(value))[1:-1]  # escapes backslashes, control characters, one quote kind
+    return text.replace('"', '\\"')
 
 
 def py_literal(value: object) -> str:

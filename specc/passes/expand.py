@@ -92,6 +92,9 @@ class Expander:
                 seen.add(param.name)
         self.nodes: list[Node] = []
         self.stack: list[str] = []
+        #: the product of the counts of the repeats being expanded: bounds the work of nested
+        #: repeats, also of bodies that make no layers
+        self.repeats = 1
 
     # ----- models ------------------------------------------------------------------------
     def expand_model(self, model: ast.ModelDef) -> RawNet | None:
@@ -168,16 +171,26 @@ class Expander:
                     stmt.count.span,
                     help="write e.g. `repeat 3 { ... }`",
                 )
-            if count * max(1, len(stmt.body)) + len(self.nodes) > MAX_NODES:
+            factor = self.repeats * count
+            if factor * max(1, len(stmt.body)) + len(self.nodes) > MAX_NODES:
+                what = (
+                    f"inside other repeats, `repeat {count}` runs its body {factor:,} times"
+                    if factor > count
+                    else f"`repeat {count}` makes too many layers"
+                )
                 raise SpecError(
                     "E0406",
-                    f"`repeat {count}` makes too many layers",
+                    what,
                     stmt.count.span,
-                    help=f"a model may have {MAX_NODES} layers",
+                    help=f"a model may have {MAX_NODES:,} layers and repeat statements",
                 )
-            for _ in range(count):
-                for inner in stmt.body:
-                    self._statement(inner, scope, inputs)
+            outer, self.repeats = self.repeats, factor
+            try:
+                for _ in range(count):
+                    for inner in stmt.body:
+                        self._statement(inner, scope, inputs)
+            finally:
+                self.repeats = outer
         else:
             self._pipeline(stmt, scope)
 
