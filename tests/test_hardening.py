@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,56 @@ def test_control_characters_in_a_spec_are_shown_escaped() -> None:
     argument = 'approximate="\\x1b]0;title\\x07"'
     assert caret.index("^") == source_line.index(argument)
     assert caret.count("^") == len(argument)
+
+
+def test_bad_npz_files_are_explained(tmp_path: Path) -> None:
+    import numpy as np
+
+    from specc.tools.datasets import DataError, load_npz
+
+    good = tmp_path / "good.npz"
+    x = np.zeros((4, 2), np.float32)
+    np.savez(good, x_train=x, y_train=np.arange(4), x_test=x, y_test=np.arange(4))
+    (tmp_path / "trunc.npz").write_bytes(good.read_bytes()[:300])
+    np.save(tmp_path / "one.npy", x)
+    (tmp_path / "garbage.npz").write_bytes(bytes(range(256)))
+    objects = np.array([[1], "a"], dtype=object)
+    np.savez(tmp_path / "objects.npz", x_train=objects, y_train=x, x_test=x, y_test=x)
+    cases = {
+        tmp_path / "trunc.npz": "truncated or damaged",
+        tmp_path / "one.npy": "is an .npy file",
+        tmp_path / "garbage.npz": "not an .npz (zip) file",
+        tmp_path: "is a folder",
+        Path("/dev/null"): "not a regular file",
+        tmp_path / "objects.npz": "object arrays are never loaded",
+    }
+    for path, why in cases.items():
+        with pytest.raises(DataError, match=re.escape(why)) as err:
+            load_npz(path)
+        assert "allow_pickle" not in str(err.value)
+    assert len(load_npz(good).x_train) == 4
+
+
+def test_a_crafted_cifar_batch_cannot_run_code(tmp_path: Path) -> None:
+    """A batch that names a function to call (here os.system) is refused before it runs."""
+    import pickle
+
+    from specc.tools.datasets import CIFAR10_FILES, DataError, load_cifar10
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple:
+            return (os.system, (f"touch {marker}",))
+
+    import numpy as np
+
+    for name in CIFAR10_FILES:
+        batch = {b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]}
+        (tmp_path / name).write_bytes(pickle.dumps(batch))
+    assert len(load_cifar10(tmp_path).y_train) == 10  # real batches still load
+    (tmp_path / CIFAR10_FILES[0]).write_bytes(pickle.dumps({b"data": Payload()}))
+    with pytest.raises(DataError, match="refers to posix.system") as err:
+        load_cifar10(tmp_path)
+    assert "could run code" in str(err.value)
+    assert not marker.exists()

@@ -476,13 +476,38 @@ def _normalise_cifar(data: np.ndarray) -> np.ndarray:
     return (x - mean) / std
 
 
+class _CifarBatch(pickle.Unpickler):
+    """A CIFAR-10 batch is a pickled dict of bytes, lists of ints and one uint8 array.
+    Unpickling runs whatever a file names; this reader lets a file name only what rebuilds a
+    NumPy array, so a crafted batch cannot run code."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it refers to {module}.{name}")
+        return super().find_class(module, name)
+
+
 def _read_cifar_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
-    # These files are Python pickles: unpickling runs code chosen by whoever wrote them, so
-    # only load CIFAR-10 batches from a trusted source (the official archive).
+    # These files are Python pickles, read by `_CifarBatch`, which refuses anything but
+    # NumPy arrays: a crafted batch cannot run code.
     try:
         with file.open("rb") as f:
-            batch = pickle.load(f, encoding="bytes")
-    except Exception as e:  # UnpicklingError, EOFError, ValueError, ... all mean corrupt
+            batch = _CifarBatch(f, encoding="bytes").load()
+    except pickle.UnpicklingError as e:
+        if "refers to" in str(e):
+            raise DataError(
+                f"{str(file)!r} is no CIFAR-10 batch: {e}, which a batch never does (loading "
+                "it could run code); download and unpack cifar-10-python.tar.gz again"
+            ) from None
+        raise DataError(f"cannot unpickle CIFAR-10 batch {str(file)!r} ({e})") from None
+    except Exception as e:  # EOFError, ValueError, ... all mean corrupt
         raise DataError(
             f"cannot unpickle CIFAR-10 batch {str(file)!r} ({type(e).__name__}: {e}); "
             "download and unpack cifar-10-python.tar.gz again"
@@ -525,10 +550,19 @@ def load_npz(path: PathLike) -> Arrays:
     Inputs: integer arrays become int64, the rest float32. Labels: integer arrays become int64
     (class labels; `classes` defaults to max label + 1), float arrays float32 (targets)."""
     file = Path(path).expanduser()
+    write = "write one with numpy.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
+    if not file.exists():
+        raise DataError(f"npz file {str(file)!r} does not exist; {write}, or fix `npz(path=...)`")
+    if file.is_dir():
+        raise DataError(f"npz(path=...) {str(file)!r} is a folder; give the .npz file in it")
     if not file.is_file():
+        raise DataError(f"npz(path=...) {str(file)!r} is not a regular file; {write}")
+    with file.open("rb") as handle:
+        magic = handle.read(6)
+    if magic[:4] != b"PK\x03\x04":  # every .npz is a zip archive
+        what = "an .npy file (one array)" if magic == b"\x93NUMPY" else "not an .npz (zip) file"
         raise DataError(
-            f"npz file {str(file)!r} does not exist; write one with numpy.savez(path, "
-            "x_train=..., y_train=..., x_test=..., y_test=...), or fix `npz(path=...)`"
+            f"npz file {str(file)!r} is {what}" + (" or empty" if not magic else "") + f"; {write}"
         )
     try:
         with np.load(file, allow_pickle=False) as npz:
@@ -544,13 +578,17 @@ def load_npz(path: PathLike) -> Arrays:
     except DataError:
         raise
     except ValueError as e:
-        # object arrays need pickle, which is refused for safety; a non-zip file lands here too
+        # object arrays need pickle, which is refused for safety (NumPy's own message would
+        # suggest allow_pickle, which specc never uses)
+        reason = "it holds object arrays" if "pickle" in str(e) else str(e)
         raise DataError(
-            f"cannot read npz file {str(file)!r}: {e}; save plain numeric arrays with "
-            "numpy.savez (object arrays are not loaded)"
-        ) from e
-    except (OSError, EOFError) as e:
-        raise DataError(f"cannot read npz file {str(file)!r}: {e}") from e
+            f"cannot read npz file {str(file)!r}: {reason}; save plain numeric arrays with "
+            "numpy.savez (object arrays are never loaded)"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(
+            f"cannot read npz file {str(file)!r} ({e}): it is truncated or damaged; {write}"
+        ) from None
     arrays: dict[str, np.ndarray] = {}
     for key, value in raw.items():
         if value.ndim == 0:
