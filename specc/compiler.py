@@ -60,6 +60,7 @@ def _compile(text: str, path: str) -> Result:
     expander = Expander(doc, diags)
     nets = {}
     failed: set[str] = set()
+    folded: dict[str, str] = {}  # a model's name in lower case -> the name
     for model in doc.models:
         if model.name in nets or model.name in failed:
             diags.error(
@@ -68,6 +69,17 @@ def _compile(text: str, path: str) -> Result:
                 model.name_span,
                 help="rename one of them",
             )
+            continue
+        other = folded.setdefault(model.name.lower(), model.name)
+        if other != model.name:  # one class `Foo` and builder `build_foo` for both
+            diags.error(
+                "E0427",
+                f"models `{other}` and `{model.name}` differ only in case: the emitted code "
+                "would give them one class and one builder",
+                model.name_span,
+                help="rename one of them",
+            )
+            failed.add(model.name)
             continue
         raw = expander.expand_model(model)
         net = infer(raw, diags) if raw is not None else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import random
 import re
 import subprocess
 import sys
@@ -174,3 +175,123 @@ def test_a_crafted_cifar_batch_cannot_run_code(tmp_path: Path) -> None:
         load_cifar10(tmp_path)
     assert "could run code" in str(err.value)
     assert not marker.exists()
+
+
+#: spec names that Python, PyTorch or the emitted code itself also uses
+HOSTILE = [
+    "list", "list_", "list__", "x", "x_", "x__", "to", "train", "train_", "forward",
+    "penalty", "cuda", "state_dict", "_modules", "__init__", "v__init__", "EPOCHS", "self",
+    "model", "np", "torch", "F", "h", "eps", "dense_1", "dense_1_",
+]  # fmt: skip
+
+
+def _hostile_spec(rng: random.Random) -> str:
+    """A model of dense layers and one `add` of every value nobody else reads, every name
+    drawn from HOSTILE: which value each layer reads is random, so a name clash would change
+    the dataflow."""
+    names = rng.sample(HOSTILE, 6)
+    source, layers = names[0], names[1:]
+    model = rng.choice(["EPOCHS", "Training", "M", "RENAMES"])
+    lines = [f"model {model} {{", f"  input {source}: [3]"]
+    values, read = [source], set()
+    for i, name in enumerate(layers):
+        value = rng.choice(values)
+        read.add(value)
+        lines.append(f"  v{i} = {value} -> dense(3) as {name}")
+        values.append(f"v{i}")
+    leaves = [v for v in values[1:] if v not in read]
+    lines.append(f"  add({', '.join(leaves)})" if len(leaves) > 1 else f"  {leaves[0]} -> relu")
+    return "\n".join(lines) + "\n}\n"
+
+
+def _reference(net, weights: dict, x):  # noqa: ANN001, ANN202
+    """The IR's own meaning, in NumPy: dense layers, the add or relu, node by node."""
+    import numpy as np
+
+    values = {}
+    for node in net.nodes:
+        if node.kind == "input":
+            values[node.name] = x
+        elif node.kind == "dense":
+            w, b = weights[f"{node.ident}.weight"], weights[f"{node.ident}.bias"]
+            values[node.name] = values[node.inputs[0]] @ w.T + b
+        elif node.kind == "relu":
+            values[node.name] = np.maximum(values[node.inputs[0]], 0)
+        else:
+            values[node.name] = sum(values[i] for i in node.inputs)
+    return values[net.output]
+
+
+def test_any_names_keep_the_networks_parameters_and_dataflow(tmp_path: Path) -> None:
+    """Property: for random sets of names that Python, PyTorch or the emitted files also
+    use, the emitted models on both backends have the IR's parameters and compute the IR's
+    function (canonical weights in, the NumPy reference out)."""
+    import importlib.util
+
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from specc.layers.canonical_init import canonical_init
+
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("keras")
+    rng = random.Random(18)
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    for case in range(12):
+        text = _hostile_spec(rng)
+        result = compile_source(text, f"case{case}.net")
+        assert result.spec is not None, (text, [d.message for d in result.diagnostics])
+        net = result.spec.models[0]
+        weights = canonical_init(net, case)
+        path = tmp_path / f"w{case}.safetensors"
+        save_file(weights, str(path))
+        expected = _reference(net, weights, x)
+        for backend in ("torch", "keras"):
+            folder = tmp_path / f"{backend}{case}"
+            folder.mkdir()
+            (folder / "model.py").write_text(
+                get_backend(backend).emit(result.spec, text)["model.py"]
+            )
+            spec = importlib.util.spec_from_file_location(f"m_{backend}{case}", folder / "model.py")
+            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+            model = module.MODELS[net.name]()
+            module.load_canonical(model, str(path))
+            if backend == "torch":
+                assert sum(p.numel() for p in model.parameters()) == net.trainable, text
+                with torch.no_grad():
+                    out = model(torch.from_numpy(x)).numpy()
+            else:
+                assert model.count_params() == net.trainable, text
+                out = np.asarray(model(x))
+            np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5, err_msg=text)
+
+
+def test_model_classes_cannot_take_a_name_of_the_emitted_files() -> None:
+    """Every capitalised module-level name of the emitted files (what a model's class could
+    collide with: constants, helper classes, imported types) is reserved for them; a model
+    named like one gets another class name."""
+    from specc.backends.naming import EMITTED_NAMES, class_name
+
+    found: set[str] = set()
+    classes: set[str] = set()
+    for path in (ROOT / "tests" / "golden").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+                found.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                found |= {t.id for t in targets if isinstance(t, ast.Name)}
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                found |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "MODELS":
+                classes |= {v.id for v in node.value.values if isinstance(v, ast.Name)}
+    # and what the templates define at the top level, also for kinds no golden spec uses
+    for template in (ROOT / "templates").rglob("*.j2"):
+        text = template.read_text()
+        found |= set(re.findall(r"^class ([A-Z]\w*)\(", text, re.M))
+        found |= set(re.findall(r"^([A-Z][A-Za-z0-9_]*) ?[:=]", text, re.M))
+    capitalised = {n for n in found if n[:1].isupper()} - classes
+    assert sorted(capitalised - EMITTED_NAMES) == [], "add these to naming.EMITTED_NAMES"
+    assert class_name("EPOCHS") == "EPOCHS_" and class_name("tensor") == "Tensor_"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from specc.backends.naming import PythonIdentifier, identifier
+from specc.backends.naming import PythonIdentifier, allocate
 from specc.diagnostics import Diagnostic
 from specc.ir.net import Net, Node, Spec
 from specc.source import Span
@@ -105,6 +105,9 @@ def plan_variables(
     consumers = net.consumers()
     order = {n.name: i for i, n in enumerate(net.nodes)}
     names: dict[str, PythonIdentifier] = {}
+    # one allocator for every node's own variable: distinct by construction (`as x_` beside
+    # the input `x`, whose variable is `x_`, gets `x__`)
+    own = allocate((n.name for n in net.nodes), reserved | {chain_name})
     for node in net.nodes:
         users = consumers[node.name]
         if (
@@ -121,7 +124,5 @@ def plan_variables(
             and order[users[0]] == order[node.name] + 1
             and net.node(users[0]).inputs.count(node.name) == 1
         )
-        names[node.name] = (
-            PythonIdentifier(chain_name) if chained else identifier(node.name, reserved)
-        )
+        names[node.name] = PythonIdentifier(chain_name) if chained else own[node.name]
     return Variables(names)

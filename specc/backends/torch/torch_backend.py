@@ -10,7 +10,7 @@ from typing import Any
 
 from specc.backends.base import Backend, bound_states, plan_variables
 from specc.backends.codefmt import LIMIT, format_code
-from specc.backends.naming import class_name, identifier, mask_variables
+from specc.backends.naming import allocate, class_name, identifier, mask_variables
 from specc.backends.runtime import runtime_module
 from specc.backends.templating import render
 from specc.backends.torch.torch_training import gan_context, supervised_context
@@ -27,8 +27,34 @@ from specc.passes.masking import mask_sources
 #: `eps`, forward's argument for a latent sample's noise
 FORWARD_NAMES = frozenset({"packed_rnn", "masked_mean", "masked_max", "h", "_keep", "eps"})
 
-#: methods of the emitted modules that a layer attribute must not hide
-MODULE_NAMES = frozenset({"forward", "training", "decode"})
+#: what a layer attribute must not hide: the emitted modules' own methods, and every
+#: attribute of `nn.Module` (tests/test_hardening.py checks this list against PyTorch's)
+MODULE_NAMES = frozenset(
+    {
+        "forward", "training", "decode", "penalty", "T_destination", "add_module", "apply",
+        "bfloat16", "buffers", "call_super_init", "children", "compile", "cpu", "cuda",
+        "double", "dump_patches", "eval", "extra_repr", "float", "get_buffer",
+        "get_extra_state", "get_parameter", "get_submodule", "half", "ipu", "load_state_dict",
+        "modules", "mtia", "named_buffers", "named_children", "named_modules",
+        "named_parameters", "parameters", "register_backward_hook", "register_buffer",
+        "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+        "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+        "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
+        "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty",
+        "train", "type", "xpu", "zero_grad", "_apply", "_backward_hooks",
+        "_backward_pre_hooks", "_buffers", "_call_impl", "_compiled_call_impl",
+        "_forward_hooks", "_forward_hooks_always_called", "_forward_hooks_with_kwargs",
+        "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_get_backward_hooks",
+        "_get_backward_pre_hooks", "_get_name", "_is_full_backward_hook",
+        "_load_from_state_dict", "_load_state_dict_post_hooks", "_load_state_dict_pre_hooks",
+        "_maybe_warn_non_full_backward_hook", "_modules", "_named_members",
+        "_non_persistent_buffers_set", "_parameters", "_register_load_state_dict_pre_hook",
+        "_register_state_dict_hook", "_replicate_for_data_parallel", "_save_to_state_dict",
+        "_slow_forward", "_state_dict_hooks", "_state_dict_pre_hooks", "_version",
+        "_wrapped_call_impl",
+    }
+)  # fmt: skip
 
 
 @dataclass
@@ -133,10 +159,12 @@ class TorchBackend(Backend):
         renames: dict[str, str] = {}
         penalties: list[tuple[str, float, float]] = []
         step_of: dict[str, Step] = {}
+        # the layers' attributes, distinct by construction (`list` beside `list_`)
+        attrs = allocate((n.name for n in net.nodes if n.kind != "input"), MODULE_NAMES)
         for node in net.nodes:
             if node.kind == "input":
                 continue
-            attr = identifier(node.name, MODULE_NAMES)
+            attr = attrs[node.name]
             canonical = node.ident
             if attr != canonical:
                 renames[attr] = canonical
@@ -183,11 +211,11 @@ class TorchBackend(Backend):
             non_trainable=net.non_trainable,
             penalties=penalties,
             renames=renames,
-            sample=identifier(sample.name, MODULE_NAMES) if sample else None,
+            sample=attrs[sample.name] if sample else None,
             latent=variables.of(sample.name) if sample else "",
             latent_dim=(sample.shape or (0,))[0] if sample else 0,
             decode_steps=decode_steps,
-            rbm=identifier(rbm.name, MODULE_NAMES) if rbm else None,
+            rbm=attrs[rbm.name] if rbm else None,
         )
 
     def translate(
