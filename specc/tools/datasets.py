@@ -476,30 +476,12 @@ def _normalise_cifar(data: np.ndarray) -> np.ndarray:
     return (x - mean) / std
 
 
-class _CifarBatch(pickle.Unpickler):
-    """A CIFAR-10 batch is a pickled dict of bytes, lists of ints and one uint8 array.
-    Unpickling runs whatever a file names; this reader lets a file name only what rebuilds a
-    NumPy array, so a crafted batch cannot run code."""
-
-    ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-    }
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"it refers to {module}.{name}")
-        return super().find_class(module, name)
-
-
 def _read_cifar_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
-    # These files are Python pickles, read by `_CifarBatch`, which refuses anything but
+    # These files are Python pickles, read by `_ArraysOnly`, which refuses anything but
     # NumPy arrays: a crafted batch cannot run code.
     try:
         with file.open("rb") as f:
-            batch = _CifarBatch(f, encoding="bytes").load()
+            batch = _ArraysOnly(f, encoding="bytes").load()
     except pickle.UnpicklingError as e:
         if "refers to" in str(e):
             raise DataError(
@@ -821,10 +803,11 @@ IMDB_START, IMDB_OOV, IMDB_INDEX_FROM = 1, 2, 3  # keras.datasets.imdb.load_data
 IMDB_SEED = 113  # load_data's seed: it shuffles train, then test, with one RandomState
 
 
-class _ListsOfInts(pickle.Unpickler):
-    """imdb.npz stores each review as a Python list inside an object array, which NumPy can
-    only read by unpickling. Unpickling runs whatever a file names; this one lets a file
-    name only what rebuilds a NumPy array, so a crafted file cannot run code."""
+class _ArraysOnly(pickle.Unpickler):
+    """An unpickler for data files that are pickles: imdb.npz (each review a Python list
+    inside an object array) and CIFAR-10's batches (a dict of bytes, lists and one array).
+    Unpickling runs whatever a file names; this one lets a file name only what rebuilds a
+    NumPy array, so a crafted file cannot run code."""
 
     ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"),
@@ -841,7 +824,7 @@ class _ListsOfInts(pickle.Unpickler):
 
 def _read_npy(handle: Any) -> np.ndarray:
     """One array of an .npz member: plain arrays as NumPy reads them, object arrays through
-    `_ListsOfInts`."""
+    `_ArraysOnly`."""
     version = np.lib.format.read_magic(handle)
     readers = {
         (1, 0): np.lib.format.read_array_header_1_0,
@@ -851,7 +834,7 @@ def _read_npy(handle: Any) -> np.ndarray:
         raise ValueError(f".npy format version {version} is not supported")
     shape, fortran, dtype = readers[version](handle)
     if dtype.hasobject:
-        array = _ListsOfInts(handle, encoding="latin1").load()
+        array = _ArraysOnly(handle, encoding="latin1").load()
         return np.asarray(array, dtype=object).reshape(shape)
     count = int(np.prod(shape))
     data = np.frombuffer(handle.read(count * dtype.itemsize), dtype=dtype, count=count)
@@ -877,7 +860,7 @@ def load_imdb(
     arrays: dict[str, np.ndarray] = {}
     # Keras reads this file with np.load(allow_pickle=True) (Keras 3: a restricted unpickler),
     # because each review is a Python list inside an object array, and NumPy stores object
-    # arrays only as a pickle. `_read_npy` unpickles with `_ListsOfInts`, which refuses
+    # arrays only as a pickle. `_read_npy` unpickles with `_ArraysOnly`, which refuses
     # everything but NumPy arrays; the content is then checked strictly below.
     try:
         with zipfile.ZipFile(file) as archive:
