@@ -41,14 +41,12 @@ def main() -> None:
                 work = Path(tmp)  # the transfer spec reads runs/DigitsBase-* from here
                 found = {}
                 for name in SPECS:
-                    out = work / "runs" / name
-                    command = [SPECC, "run", str(ROOT / "specs" / f"{name}.net"), "--backend",
-                               backend, "--seed", str(seed), "--out", str(out), "--quiet"]  # fmt: skip
-                    if name == "digits_base":  # where the transfer's `init` glob looks
-                        command[command.index(str(out))] = str(work / "runs")
-                        out = work / "runs"
-                    run(command, cwd=work)
-                    found[name] = accuracy(out) if name != "digits_base" else _base(out)
+                    # the source's run folder goes where the transfer's `init` glob looks
+                    out = work / "runs" / ("" if name == "digits_base" else name)
+                    spec = str(ROOT / "specs" / f"{name}.net")
+                    command = [SPECC, "run", spec, "--backend", backend, "--seed", str(seed)]
+                    run([*command, "--out", str(out), "--quiet"], cwd=work)
+                    found[name] = _base(out) if name == "digits_base" else accuracy(out)
             gains[backend].append(found["transfer_digits"] - found["scratch_digits"])
             print(
                 f"| {backend} | {seed} | {found['digits_base']:.4f} | "
